@@ -1,0 +1,424 @@
+"""Per-layer gradient and activation statistics, recorded with hooks, one call each.
+
+* :func:`gradient_profile` -- one forward/backward pass on a batch: per-layer weight-gradient
+  norms, norms of the gradient with respect to each layer's output (the back-propagated signal
+  of Glorot & Bengio 2010), activation statistics, fraction of saturated and dead units.
+* :class:`TrainingRecorder` -- a :func:`vgexamples.train.train` callback recording the same
+  per-layer quantities during training, plus the update-to-weight ratio.
+* :class:`Recorder` -- the hooks themselves, for any ``torch.nn.Module``.
+
+Removing a recorder (``remove()`` or leaving its ``with`` block) deletes every hook it added;
+the model is then exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ._checks import check_choice, check_int
+
+__all__ = [
+    "ACTIVATION_TYPES",
+    "LAYER_TYPES",
+    "Profile",
+    "Recorder",
+    "TrainingRecorder",
+    "activation_stats",
+    "gradient_profile",
+]
+
+#: Module types whose outputs and weight gradients are recorded by default.
+LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+#: Module types whose outputs count as activations by default.
+ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.GELU,
+    nn.ELU,
+    nn.SiLU,
+)
+
+#: A unit is *saturated* when its local derivative is below this fraction of the
+#: activation's largest derivative (sigmoid: 1/4, tanh: 1).
+SATURATION_FRACTION = 0.1
+
+
+def _first_tensor(output: object) -> torch.Tensor | None:
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    return None
+
+
+def _unit_view(t: torch.Tensor) -> torch.Tensor:
+    """Reshape to (samples, units): channels are units for conv maps, else the last axis."""
+    if t.dim() == 1:
+        return t.reshape(-1, 1)
+    if _is_conv_layout(t):
+        return t.transpose(0, 1).reshape(t.shape[1], -1).T
+    return t.reshape(-1, t.shape[-1])
+
+
+def _is_conv_layout(t: torch.Tensor) -> bool:
+    # (N, C, H, W) and (N, C, D, H, W): units are channels; (N, T, C) sequences: last axis.
+    return t.dim() >= 4
+
+
+def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str, float]:
+    """Summary statistics of one activation layer's output.
+
+    Parameters
+    ----------
+    module
+        The activation module (or its class name, e.g. ``"Tanh"``): decides what counts as
+        saturated.
+    output
+        The layer's output for a batch.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``std``; ``saturated`` -- fraction of values where the local derivative is
+        below :data:`SATURATION_FRACTION` of its maximum (``nan`` for non-saturating
+        activations); ``dead`` -- fraction of units whose output is exactly zero for every
+        sample of the batch (a dead ReLU receives no gradient at all).
+    """
+    kind = module if isinstance(module, str) else type(module).__name__
+    y = output.detach().float()
+    stats = {"mean": float(y.mean()), "std": float(y.std()) if y.numel() > 1 else 0.0}
+    if kind == "Sigmoid":
+        stats["saturated"] = float((y * (1 - y) < SATURATION_FRACTION * 0.25).float().mean())
+    elif kind == "Tanh":
+        stats["saturated"] = float((1 - y * y < SATURATION_FRACTION).float().mean())
+    else:
+        stats["saturated"] = math.nan
+    units = _unit_view(y)
+    stats["dead"] = float((units == 0).all(dim=0).float().mean())
+    return stats
+
+
+class Recorder:
+    """Hooks that keep, for the last forward/backward pass, each layer's output and its gradient.
+
+    Parameters
+    ----------
+    model
+        Any module.
+    layers
+        Which modules to watch as *layers* (output and output-gradient recorded): a mapping
+        ``name -> module``, an iterable of qualified names, or ``None`` for every submodule of
+        a type in :data:`LAYER_TYPES`.
+    activations
+        Same, for activation modules (outputs recorded); ``None`` selects every submodule of a
+        type in :data:`ACTIVATION_TYPES`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vgexamples.models import MLP
+    >>> net = MLP(4, 2, depth=3, width=8, activation="tanh")
+    >>> with Recorder(net) as rec:
+    ...     net(torch.randn(16, 4)).sum().backward()
+    >>> sorted(rec.output_grad) == sorted(rec.layers)
+    True
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layers: Mapping[str, nn.Module] | Iterable[str] | None = None,
+        activations: Mapping[str, nn.Module] | Iterable[str] | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+        self.model = model
+        self.layers = _select(model, layers, LAYER_TYPES, "layers")
+        self.activations = _select(model, activations, ACTIVATION_TYPES, "activations")
+        if not self.layers and not self.activations:
+            raise ValueError(
+                "the recorder found nothing to watch: pass layers= or activations= "
+                "(names of submodules), or use a model with nn.Linear/nn.Conv layers"
+            )
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.output_grad: dict[str, torch.Tensor] = {}
+        self.activation_outputs: dict[str, torch.Tensor] = {}
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.attach()
+
+    # -- hooks ---------------------------------------------------------------------------
+    def attach(self) -> Recorder:
+        """(Re)install the hooks; called by the constructor."""
+        if self._handles:
+            return self
+        for name, module in self.layers.items():
+            self._handles.append(module.register_forward_hook(self._layer_hook(name)))
+        for name, module in self.activations.items():
+            self._handles.append(module.register_forward_hook(self._activation_hook(name)))
+        return self
+
+    def remove(self) -> None:
+        """Remove every hook and drop the recorded tensors."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def clear(self) -> None:
+        """Forget the tensors recorded so far (the hooks stay)."""
+        self.outputs.clear()
+        self.output_grad.clear()
+        self.activation_outputs.clear()
+
+    def __enter__(self) -> Recorder:
+        return self.attach()
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def _layer_hook(self, name: str):
+        def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            out = _first_tensor(output)
+            if out is None:
+                return
+            self.outputs[name] = out.detach()
+            if out.requires_grad:
+
+                def keep(grad: torch.Tensor, name: str = name) -> None:
+                    self.output_grad[name] = grad.detach()
+
+                out.register_hook(keep)
+
+        return hook
+
+    def _activation_hook(self, name: str):
+        def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            out = _first_tensor(output)
+            if out is not None:
+                self.activation_outputs[name] = out.detach()
+
+        return hook
+
+    # -- statistics ----------------------------------------------------------------------
+    def output_grad_norms(self) -> dict[str, float]:
+        """Norm of dL/d(layer output) per layer, averaged per sample (``||G||_F / sqrt(N)``)."""
+        return {
+            name: float(g.float().norm() / math.sqrt(max(1, g.shape[0])))
+            for name, g in self.output_grad.items()
+        }
+
+    def weight_grad_norms(self) -> dict[str, float]:
+        """Frobenius norm of each layer's ``weight.grad`` (``nan`` if it has none)."""
+        result = {}
+        for name, module in self.layers.items():
+            w = getattr(module, "weight", None)
+            grad = None if w is None else w.grad
+            result[name] = math.nan if grad is None else float(grad.float().norm())
+        return result
+
+    def activation_summary(self) -> dict[str, dict[str, float]]:
+        """:func:`activation_stats` of every recorded activation layer."""
+        return {
+            name: activation_stats(self.activations[name], out)
+            for name, out in self.activation_outputs.items()
+        }
+
+
+def _select(model, which, types, param) -> dict[str, nn.Module]:
+    named = dict(model.named_modules())
+    if which is None:
+        return {n: m for n, m in named.items() if n and isinstance(m, types)}
+    if isinstance(which, Mapping):
+        return dict(which)
+    if isinstance(which, str):
+        raise TypeError(f"{param} must be a list of submodule names, not a single string")
+    chosen = {}
+    for name in which:
+        if name not in named:
+            options = ", ".join(repr(n) for n in named if n) or "(none)"
+            raise ValueError(
+                f"{param}: {name!r} is not a submodule of the model; choose from {options}"
+            )
+        chosen[name] = named[name]
+    return chosen
+
+
+@dataclass
+class Profile:
+    """Per-layer statistics of one forward/backward pass (see :func:`gradient_profile`).
+
+    Lists are ordered like the model's layers (input side first).
+    """
+
+    layer_names: list[str]
+    weight_grad_norm: list[float]
+    output_grad_norm: list[float]
+    weight_norm: list[float]
+    activation_names: list[str]
+    activation_mean: list[float]
+    activation_std: list[float]
+    saturated: list[float]
+    dead: list[float]
+    loss: float
+    activations: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
+    output_grads: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
+
+    def ratio_first_to_last(self, which: str = "weight_grad_norm") -> float:
+        """``first layer / last layer`` of ``which`` (a list attribute); << 1 means vanishing."""
+        check_choice("which", which, ("weight_grad_norm", "output_grad_norm"))
+        values = getattr(self, which)
+        return values[0] / values[-1] if values[-1] else math.inf
+
+
+def gradient_profile(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss: str = "cross_entropy",
+    layers: Mapping[str, nn.Module] | Iterable[str] | None = None,
+    activations: Mapping[str, nn.Module] | Iterable[str] | None = None,
+    keep_tensors: bool = True,
+) -> Profile:
+    """One forward and backward pass on ``(x, y)``, measured layer by layer.
+
+    The model's existing ``.grad`` values, train/eval mode and hooks are restored afterwards,
+    so profiling does not change the model.
+
+    Parameters
+    ----------
+    model
+        Any module mapping ``x`` to outputs for ``loss``.
+    x, y
+        A batch of inputs and targets.
+    loss
+        ``"cross_entropy"`` (class labels) or ``"mse"``.
+    layers, activations
+        Which submodules to record; see :class:`Recorder`.
+    keep_tensors
+        Keep each activation layer's output (for histograms) in ``Profile.activations``.
+    """
+    check_choice("loss", loss, ("cross_entropy", "mse"))
+    params = list(model.parameters())
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = None
+    try:
+        with Recorder(model, layers, activations) as rec:
+            out = model(x)
+            fn = nn.functional.cross_entropy if loss == "cross_entropy" else nn.functional.mse_loss
+            value = fn(out, y)
+            value.backward()
+            wg = rec.weight_grad_norms()
+            og = rec.output_grad_norms()
+            acts = rec.activation_summary()
+            names = list(rec.layers)
+            act_names = list(rec.activations)
+            profile = Profile(
+                layer_names=names,
+                weight_grad_norm=[wg[n] for n in names],
+                output_grad_norm=[og.get(n, math.nan) for n in names],
+                weight_norm=[
+                    float(rec.layers[n].weight.detach().float().norm())
+                    if getattr(rec.layers[n], "weight", None) is not None
+                    else math.nan
+                    for n in names
+                ],
+                activation_names=act_names,
+                activation_mean=[acts[n]["mean"] for n in act_names if n in acts],
+                activation_std=[acts[n]["std"] for n in act_names if n in acts],
+                saturated=[acts[n]["saturated"] for n in act_names if n in acts],
+                dead=[acts[n]["dead"] for n in act_names if n in acts],
+                loss=float(value.detach()),
+                activations=dict(rec.activation_outputs) if keep_tensors else {},
+                output_grads=dict(rec.output_grad) if keep_tensors else {},
+            )
+    finally:
+        for p, g in zip(params, saved, strict=True):
+            p.grad = g
+    return profile
+
+
+class TrainingRecorder:
+    """A :func:`vgexamples.train.train` callback recording per-layer statistics every few steps.
+
+    Recorded at steps ``every, 2*every, ...`` (and step 1):
+
+    * ``weight_grad_norm[name]`` and ``output_grad_norm[name]`` -- as in :func:`gradient_profile`;
+    * ``update_ratio[name]`` -- ``std(W_after - W_before) / std(W_before)``, the relative size
+      of the optimizer's step (Karpathy's rule of thumb: about ``1e-3`` is healthy);
+    * ``saturated[name]``, ``dead[name]``, ``activation_std[name]`` -- per activation layer.
+
+    Parameters
+    ----------
+    model
+        The model that will be trained.
+    every
+        Record every this many steps (>= 1).
+    layers, activations
+        Which submodules to record; see :class:`Recorder`.
+
+    Call :meth:`remove` after training to take the hooks off the model.
+    """
+
+    def __init__(self, model: nn.Module, every: int = 10, layers=None, activations=None) -> None:
+        check_int("every", every)
+        self.every = every
+        self.recorder = Recorder(model, layers, activations)
+        self.steps: list[int] = []
+        self.weight_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.output_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.update_ratio: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.saturated: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
+        self.dead: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
+        self.activation_std: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
+        self._before: dict[str, torch.Tensor] = {}
+
+    def _due(self, step: int) -> bool:
+        return step == 1 or step % self.every == 0
+
+    def after_backward(self, step: int, model: nn.Module) -> None:
+        """Record gradients and activations; remember the weights before the update."""
+        if not self._due(step):
+            self.recorder.clear()
+            return
+        self.steps.append(step)
+        for name, value in self.recorder.weight_grad_norms().items():
+            self.weight_grad_norm[name].append(value)
+        og = self.recorder.output_grad_norms()
+        for name in self.output_grad_norm:
+            self.output_grad_norm[name].append(og.get(name, math.nan))
+        acts = self.recorder.activation_summary()
+        for name in self.saturated:
+            stats = acts.get(name, {"saturated": math.nan, "dead": math.nan, "std": math.nan})
+            self.saturated[name].append(stats["saturated"])
+            self.dead[name].append(stats["dead"])
+            self.activation_std[name].append(stats["std"])
+        self._before = {
+            name: m.weight.detach().clone()
+            for name, m in self.recorder.layers.items()
+            if getattr(m, "weight", None) is not None
+        }
+        self.recorder.clear()
+
+    def after_step(self, step: int, model: nn.Module) -> None:
+        """Record the update-to-weight ratio of the step just taken."""
+        if not self._before:
+            return
+        for name, old in self._before.items():
+            new = self.recorder.layers[name].weight.detach()
+            scale = float(old.float().std())
+            ratio = float((new - old).float().std()) / scale if scale > 0 else math.nan
+            self.update_ratio[name].append(ratio)
+        self._before = {}
+
+    def remove(self) -> None:
+        """Take the hooks off the model."""
+        self.recorder.remove()
