@@ -223,6 +223,19 @@ class Recorder:
             result[name] = math.nan if grad is None else float(grad.float().norm())
         return result
 
+    def bias_grad_norms(self) -> dict[str, float]:
+        """Euclidean norm of each layer's ``bias.grad`` (``nan`` if it has none).
+
+        For a fully connected layer this is the norm of ``dL/db``, the quantity Nielsen (2015)
+        calls the layer's *speed of learning*.
+        """
+        result = {}
+        for name, module in self.layers.items():
+            b = getattr(module, "bias", None)
+            grad = b.grad if isinstance(b, torch.Tensor) else None
+            result[name] = math.nan if grad is None else float(grad.float().norm())
+        return result
+
     def activation_summary(self) -> dict[str, dict[str, float]]:
         """:func:`activation_stats` of every recorded activation layer."""
         return {
@@ -254,7 +267,8 @@ def _select(model, which, types, param) -> dict[str, nn.Module]:
 class Profile:
     """Per-layer statistics of one forward/backward pass (see :func:`gradient_profile`).
 
-    Lists are ordered like the model's layers (input side first).
+    Lists are ordered like the model's layers (input side first). ``bias_grad_norm`` holds the
+    norm of each layer's bias gradient (Nielsen's "speed of learning"; ``nan`` without bias).
     """
 
     layer_names: list[str]
@@ -269,6 +283,7 @@ class Profile:
     loss: float
     activations: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
     output_grads: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
+    bias_grad_norm: list[float] = field(default_factory=list)
 
     def ratio_first_to_last(self, which: str = "weight_grad_norm") -> float:
         """``first layer / last layer`` of ``which`` (a list attribute); << 1 means vanishing."""
@@ -317,6 +332,7 @@ def gradient_profile(
             value = fn(out, y)
             value.backward()
             wg = rec.weight_grad_norms()
+            bg = rec.bias_grad_norms()
             og = rec.output_grad_norms()
             acts = rec.activation_summary()
             names = list(rec.layers)
@@ -339,6 +355,7 @@ def gradient_profile(
                 loss=float(value.detach()),
                 activations=dict(rec.activation_outputs) if keep_tensors else {},
                 output_grads=dict(rec.output_grad) if keep_tensors else {},
+                bias_grad_norm=[bg[n] for n in names],
             )
     finally:
         for p, g in zip(params, saved, strict=True):
@@ -349,12 +366,14 @@ def gradient_profile(
 class TrainingRecorder:
     """A :func:`vgexamples.train.train` callback recording per-layer statistics every few steps.
 
-    Recorded at steps ``every, 2*every, ...`` (and step 1):
-
-    * ``weight_grad_norm[name]`` and ``output_grad_norm[name]`` -- as in :func:`gradient_profile`;
-    * ``update_ratio[name]`` -- ``std(W_after - W_before) / std(W_before)``, the relative size
-      of the optimizer's step (Karpathy's rule of thumb: about ``1e-3`` is healthy);
-    * ``saturated[name]``, ``dead[name]``, ``activation_std[name]`` -- per activation layer.
+    Statistics are recorded at step 1 and then every ``every`` steps; ``steps`` lists them.
+    Per layer (``name`` as in ``model.named_modules()``) the recorder keeps lists of:
+    ``weight_grad_norm``, ``bias_grad_norm`` and ``output_grad_norm`` (as in
+    :func:`gradient_profile`);
+    ``update_ratio``, the relative size of the optimizer's step,
+    ``std(W_after - W_before) / std(W_before)`` (Karpathy's rule of thumb: about ``1e-3`` is
+    healthy); and per activation layer ``saturated``, ``dead`` and ``activation_std``.
+    Call :meth:`remove` after training to take the hooks off the model.
 
     Parameters
     ----------
@@ -364,8 +383,6 @@ class TrainingRecorder:
         Record every this many steps (>= 1).
     layers, activations
         Which submodules to record; see :class:`Recorder`.
-
-    Call :meth:`remove` after training to take the hooks off the model.
     """
 
     def __init__(self, model: nn.Module, every: int = 10, layers=None, activations=None) -> None:
@@ -374,6 +391,7 @@ class TrainingRecorder:
         self.recorder = Recorder(model, layers, activations)
         self.steps: list[int] = []
         self.weight_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.bias_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
         self.output_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
         self.update_ratio: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
         self.saturated: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
@@ -392,6 +410,8 @@ class TrainingRecorder:
         self.steps.append(step)
         for name, value in self.recorder.weight_grad_norms().items():
             self.weight_grad_norm[name].append(value)
+        for name, value in self.recorder.bias_grad_norms().items():
+            self.bias_grad_norm[name].append(value)
         og = self.recorder.output_grad_norms()
         for name in self.output_grad_norm:
             self.output_grad_norm[name].append(og.get(name, math.nan))

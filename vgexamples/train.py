@@ -252,7 +252,7 @@ def train(
         value = loss_fn(model(data.x_train[idx]), data.y_train[idx])
         if not torch.isfinite(value):
             hist.stop_reason = (
-                f"stopped at step {step}: the training loss became non-finite ({float(value)})"
+                f"stopped at step {step}: the training loss became non-finite ({float(value.detach())})"
             )
             break
         value.backward()

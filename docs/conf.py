@@ -1,0 +1,127 @@
+"""Sphinx configuration of the vgexamples site.
+
+Site-wide behaviour (local MathJax, the offline check, execution-time report, rebuild
+freshness) lives in the local extension ``_ext/vgsite.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE / "_ext"))
+sys.path.insert(0, str(ROOT))
+
+import vgsite  # noqa: E402
+
+import vgexamples  # noqa: E402
+
+project = "vgexamples"
+author = "the vgexamples authors"
+copyright = "2026, the vgexamples authors"
+release = vgexamples.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
+    "myst_nb",
+    "sphinxcontrib.bibtex",
+    "sphinx_copybutton",
+    "sphinx_design",
+    "vgsite",
+]
+
+exclude_patterns = [
+    "_build",
+    "jupyter_execute",
+    "**.ipynb_checkpoints",
+    # sphinx-gallery writes a notebook next to each generated page; they are downloads,
+    # not sources (myst-nb would otherwise parse them as pages).
+    "auto_examples/**.ipynb",
+    "auto_examples/**.py",
+    "auto_examples/**.zip",
+]
+
+# -- the gallery ---------------------------------------------------------------------------
+# An edit to the library changes the hash, which makes this build re-run every example and
+# re-execute every page (see vgsite.library_hash).
+LIBRARY_HASH = vgsite.library_hash(ROOT / "vgexamples")
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../gallery"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "subsection_order": vgsite.chapter_order(ROOT / "gallery"),
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": True,
+    # jQuery/DataTables from CDNs otherwise; vgsite writes its own execution-times page.
+    "write_computation_times": False,
+    "min_reported_time": 0,
+    "reset_modules": ("matplotlib", "vgsite.reset_example_state"),
+    "reset_modules_order": "before",
+    "remove_config_comments": True,
+    "run_stale_examples": vgsite.library_changed(HERE / "auto_examples", LIBRARY_HASH),
+    "abort_on_example_error": False,
+    "only_warn_on_example_error": False,
+    "first_notebook_cell": "# Requirements: pip install vgexamples (torch, numpy, matplotlib, scikit-learn)",
+    "show_memory": False,
+    "show_signature": False,
+    "image_srcset": [],
+    "plot_gallery": "True",
+}
+
+# -- executed Markdown pages (myst-nb) -----------------------------------------------------
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache" / LIBRARY_HASH[:16])
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+myst_heading_anchors = 3
+
+# -- citations -----------------------------------------------------------------------------
+bibtex_bibfiles = ["references.bib"]
+bibtex_reference_style = "author_year"
+bibtex_default_style = "plain"
+
+# -- API reference -------------------------------------------------------------------------
+
+autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+
+# -- math: MathJax 3 served from this site, never from a CDN --------------------------------
+mathjax_path = "mathjax/tex-chtml.js"
+
+# -- HTML ----------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = "vgexamples: vanishing and exploding gradients, executed"
+html_static_path = ["_static"]
+html_css_files = ["vgexamples.css"]
+html_favicon = "_static/favicon.svg"
+html_logo = "_static/favicon.svg"
+html_context = {"default_mode": "auto"}
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 6,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_show_sourcelink = False
+html_last_updated_fmt = None
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_exclude = ".linenos, .gp, .go"
+vgsite_library_hash = LIBRARY_HASH

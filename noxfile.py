@@ -1,0 +1,111 @@
+"""Sessions for building, testing and serving the vgexamples site.
+
+    nox -s tests      unit, claim and site tests
+    nox -s docs       build the whole site (every example and page executed, warnings = errors)
+    nox -s serve      serve the built site on http://127.0.0.1:8000
+    nox -s lint       ruff format check + lint
+    nox -s docs-live  live-reloading preview while editing
+
+Every session installs from ``constraints.txt``, the one file that pins what the project is
+tested with (torch 2.13.0 among them). Virtual environments are reused, and a session skips
+``pip install`` entirely when neither ``pyproject.toml`` nor ``constraints.txt`` changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+CONSTRAINTS = ROOT / "constraints.txt"
+BUILD = ROOT / "docs" / "_build"
+HTML = BUILD / "html"
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "virtualenv"  # pip honours the configured find-links
+nox.options.sessions = ["lint", "tests", "docs"]
+
+# One thread pool per process, sized for a 2-core machine; examples set torch threads too.
+RUN_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0"}
+
+
+def install(session: nox.Session, *extras: str) -> None:
+    """Install the project with ``extras`` from the constraints file, once per change."""
+    key = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", CONSTRAINTS):
+        key.update(path.read_bytes())
+    key.update(",".join(extras).encode())
+    stamp = Path(session.virtualenv.location) / ".vgexamples-install"
+    if stamp.is_file() and stamp.read_text() == key.hexdigest():
+        session.log("requirements unchanged since the last install: skipping pip")
+        return
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-c", str(CONSTRAINTS), "-e", spec)
+    stamp.write_text(key.hexdigest())
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (unit tests, claim tests, site tests on small throwaway builds)."""
+    install(session, "docs", "test")
+    session.run("pytest", *session.posargs, env=RUN_ENV)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site into docs/_build/html, executing every example and page.
+
+    Extra arguments go to sphinx-build, e.g. build one example only:
+    ``nox -s docs -- -D sphinx_gallery_conf.filename_pattern=plot_01_activation``.
+    """
+    install(session, "docs")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(HTML),
+        *session.posargs, env=RUN_ENV,
+    )
+    session.log(f"site built: open {HTML / 'index.html'} or run `nox -s serve`")
+
+
+@nox.session(name="docs-clean", venv_backend="none")
+def docs_clean(session: nox.Session) -> None:
+    """Delete every build output so that the next `nox -s docs` is a cold build."""
+    for path in (BUILD, ROOT / "docs" / "auto_examples", ROOT / "docs" / "jupyter_execute"):
+        if path.exists():
+            session.log(f"removing {path.relative_to(ROOT)}")
+            shutil.rmtree(path)
+
+
+@nox.session(venv_backend="none")
+def serve(session: nox.Session) -> None:
+    """Serve the built site on localhost (default port 8000; `nox -s serve -- 8080`)."""
+    if not (HTML / "index.html").is_file():
+        session.error("no built site: run `nox -s docs` first")
+    port = session.posargs[0] if session.posargs else "8000"
+    session.log(f"serving {HTML} at http://127.0.0.1:{port}/ (Ctrl+C stops)")
+    session.run(
+        "python", "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", str(HTML),
+        external=True,
+    )
+
+
+@nox.session(name="docs-live")
+def docs_live(session: nox.Session) -> None:
+    """Live-reloading preview on http://127.0.0.1:8000 while you edit pages or examples."""
+    install(session, "docs", "live")
+    session.run(
+        "sphinx-autobuild", "docs", str(BUILD / "live"), "--host", "127.0.0.1", "--port",
+        "8000", "--watch", "gallery", "--watch", "vgexamples",
+        "--ignore", "*/auto_examples/*", "--ignore", "*/jupyter_execute/*",
+        *session.posargs, env=RUN_ENV,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: formatting check and lint over the whole project."""
+    session.install("-c", str(CONSTRAINTS), "ruff")
+    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", ".")

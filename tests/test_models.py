@@ -1,0 +1,88 @@
+import pytest
+import torch
+from torch import nn
+
+from vgexamples.models import ACTIVATIONS, INITS, MLP, init_weights, make_activation, n_parameters
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_mlp_forward_every_activation(activation):
+    net = MLP(64, 10, depth=3, width=16, activation=activation)
+    out = net(torch.randn(5, 64))
+    assert out.shape == (5, 10)
+    assert len(net.linears) == 4
+    assert len(net.activations) == 3
+
+
+def test_mlp_flattens_images_and_counts_parameters():
+    net = MLP(64, 10, depth=2, width=8)
+    assert net(torch.randn(4, 1, 8, 8)).shape == (4, 10)
+    assert n_parameters(net) == 64 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10
+
+
+@pytest.mark.parametrize(
+    ("init", "expected_var"),
+    [("xavier", 2 / (256 + 256)), ("he", 2 / 256), ("normal", 0.3**2)],
+)
+def test_init_variances(init, expected_var):
+    torch.manual_seed(0)
+    net = MLP(256, 256, depth=4, width=256, init=init, init_std=0.3 if init == "normal" else None)
+    w = torch.cat([lin.weight.flatten() for lin in net.linears])
+    assert float(w.detach().var()) == pytest.approx(expected_var, rel=0.03)
+    assert all(float(lin.bias.detach().abs().max()) == 0 for lin in net.linears)
+
+
+def test_default_init_is_pytorch_uniform():
+    torch.manual_seed(0)
+    net = MLP(100, 10, depth=1, width=100)
+    bound = 1 / 100**0.5
+    assert float(net.linears[0].weight.abs().max()) <= bound
+
+
+def test_norm_positions_and_residual():
+    before = MLP(8, 2, depth=2, width=8, activation="tanh", norm="batch", norm_position="before")
+    after = MLP(8, 2, depth=2, width=8, activation="tanh", norm="batch", norm_position="after")
+    assert isinstance(before.blocks[0][1], nn.BatchNorm1d)
+    assert isinstance(after.blocks[0][2], nn.BatchNorm1d)
+    layer = MLP(8, 2, depth=2, width=8, norm="layer")
+    assert isinstance(layer.blocks[1][1], nn.LayerNorm)
+    res = MLP(8, 2, depth=3, width=8, activation="relu", residual=True)
+    plain = MLP(8, 2, depth=3, width=8, activation="relu")
+    plain.load_state_dict(res.state_dict())
+    x = torch.randn(4, 8)
+    assert not torch.allclose(res(x), plain(x))
+    assert "residual=True" in repr(res)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"depth": 0}, "depth"),
+        ({"width": 0}, "width"),
+        ({"activation": "swish"}, "activation"),
+        ({"init": "lecun"}, "init"),
+        ({"norm": "group"}, "norm"),
+        ({"norm_position": "middle"}, "norm_position"),
+        ({"init": "normal"}, "std"),
+        ({"init": "normal", "init_std": -1.0}, "std"),
+        ({"init": "he", "init_std": 0.1}, "std"),
+    ],
+)
+def test_mlp_bad_arguments_name_the_parameter(kwargs, param):
+    args = {"depth": 2, "width": 4} | kwargs
+    with pytest.raises(ValueError, match=param):
+        MLP(4, 2, **args)
+
+
+def test_error_lists_allowed_values():
+    with pytest.raises(ValueError, match="'sigmoid', 'tanh', 'relu'"):
+        make_activation("swish")
+    with pytest.raises(ValueError, match="'default', 'normal', 'xavier', 'he'"):
+        init_weights(nn.Linear(2, 2), "orthogonal")
+
+
+def test_init_weights_reaches_conv_layers():
+    conv = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    init_weights(conv, "normal", std=0.5)
+    assert float(conv[0].bias.abs().sum()) == 0.0
+    assert set(INITS) == {"default", "normal", "xavier", "he"}
