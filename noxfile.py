@@ -5,6 +5,7 @@
     nox -s serve      serve the built site on http://127.0.0.1:8000
     nox -s lint       ruff format check + lint
     nox -s docs-live  live-reloading preview while editing
+    nox -s browser    every built page checked in headless Chromium
 
 Every session installs from ``constraints.txt``, the one file that pins what the project is
 tested with (torch 2.13.0 among them). Virtual environments are reused, and a session skips
@@ -63,10 +64,41 @@ def docs(session: nox.Session) -> None:
     """
     install(session, "docs")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(HTML),
-        *session.posargs, env=RUN_ENV,
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        str(HTML),
+        *session.posargs,
+        env=RUN_ENV,
     )
     session.log(f"site built: open {HTML / 'index.html'} or run `nox -s serve`")
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Open every page of the built site in headless Chromium (Debian's `chromium` package).
+
+    Builds the site first (incremental: fast when it is up to date), serves it on localhost
+    and checks each page; screenshots land in test-artifacts/.
+    """
+    install(session, "docs", "test", "browser")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        session.error("Chromium not found: install Debian's `chromium` package")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(HTML), "-q", env=RUN_ENV
+    )
+    session.run(
+        "pytest",
+        "tests/browser",
+        f"--site={HTML}",
+        f"--chromium={chromium}",
+        *session.posargs,
+        env=RUN_ENV,
+    )
 
 
 @nox.session(name="docs-clean", venv_backend="none")
@@ -86,7 +118,14 @@ def serve(session: nox.Session) -> None:
     port = session.posargs[0] if session.posargs else "8000"
     session.log(f"serving {HTML} at http://127.0.0.1:{port}/ (Ctrl+C stops)")
     session.run(
-        "python", "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", str(HTML),
+        "python",
+        "-m",
+        "http.server",
+        port,
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(HTML),
         external=True,
     )
 
@@ -96,10 +135,23 @@ def docs_live(session: nox.Session) -> None:
     """Live-reloading preview on http://127.0.0.1:8000 while you edit pages or examples."""
     install(session, "docs", "live")
     session.run(
-        "sphinx-autobuild", "docs", str(BUILD / "live"), "--host", "127.0.0.1", "--port",
-        "8000", "--watch", "gallery", "--watch", "vgexamples",
-        "--ignore", "*/auto_examples/*", "--ignore", "*/jupyter_execute/*",
-        *session.posargs, env=RUN_ENV,
+        "sphinx-autobuild",
+        "docs",
+        str(BUILD / "live"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8000",
+        "--watch",
+        "gallery",
+        "--watch",
+        "vgexamples",
+        "--ignore",
+        "*/auto_examples/*",
+        "--ignore",
+        "*/jupyter_execute/*",
+        *session.posargs,
+        env=RUN_ENV,
     )
 
 

@@ -12,6 +12,20 @@ matplotlib.use("Agg")
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--site", default=None, help="built site to check in a real browser (tests/browser/)"
+    )
+    parser.addoption("--chromium", default="/usr/bin/chromium", help="Chromium executable")
+
+
+def pytest_ignore_collect(collection_path, config):
+    # the browser suite needs a built site: it runs only when --site is given (nox -s browser)
+    if collection_path.name == "browser" and config.getoption("--site") is None:
+        return True
+    return None
+
+
 @pytest.fixture(scope="session")
 def digits():
     """The digits split every test shares (loading it is cheap but not free)."""

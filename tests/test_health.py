@@ -40,8 +40,9 @@ def test_deep_sigmoid_mlp_is_flagged_for_vanishing_and_small_updates(images, see
 
 def test_healthy_small_mlp_has_no_gradient_flags(images):
     torch.manual_seed(0)
-    report = diagnose(MLP(64, 10, depth=3, width=32, activation="relu", init="he"), images,
-                      steps=30)
+    report = diagnose(
+        MLP(64, 10, depth=3, width=32, activation="relu", init="he"), images, steps=30
+    )
     assert not any("vanishing" in f or "exploding" in f for f in report.flags)
 
 
@@ -103,5 +104,11 @@ def test_diagnose_bad_arguments(images):
         diagnose(net, images, optimizer="lbfgs")
     with pytest.raises(ValueError, match="steps"):
         diagnose(net, images, steps=0)
-    assert set(THRESHOLDS) == {"vanishing", "exploding", "saturated", "dead", "update_low",
-                               "update_high"}
+    assert set(THRESHOLDS) == {
+        "vanishing",
+        "exploding",
+        "saturated",
+        "dead",
+        "update_low",
+        "update_high",
+    }

@@ -136,9 +136,20 @@ def _project(tmp_path: Path, examples: dict[str, str], value: int = 1) -> Path:
 
 def _build(docs: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", str(docs),
-         str(docs / "_build" / "html")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-b",
+            "html",
+            str(docs),
+            str(docs / "_build" / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**__import__("os").environ, "MPLBACKEND": "Agg"},
     )
 
@@ -190,7 +201,7 @@ def test_tiny_site_is_offline_reports_times_and_reruns_after_a_library_edit(tmp_
     assert "library value = 1" in page.read_text()
     # MathJax is served from the site itself, and no page loads anything from elsewhere
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
-    assert '_static/mathjax/tex-chtml.js' in (html / "index.html").read_text()
+    assert "_static/mathjax/tex-chtml.js" in (html / "index.html").read_text()
     assert vgsite.scan_site(html) == {}
     # the execution-times report lists the example
     times = (html / "_static" / "execution_times.json").read_text()
@@ -221,3 +232,13 @@ def test_offline_check_fails_a_build_that_loads_from_a_cdn(tmp_path):
     result = _build(docs)
     assert result.returncode != 0
     assert "load resources from other hosts" in result.stdout + result.stderr
+
+
+def test_thumbnail_alt_text_is_filled_and_escaped():
+    html = (
+        '<div class="sphx-glr-thumbcontainer" tooltip="t"><img alt="" src="a.png" />'
+        '<p>x</p><div class="sphx-glr-thumbnail-title">Which "deep" nets train?</div></div>'
+    )
+    fixed = vgsite.add_thumbnail_alt_text(html)
+    assert 'alt="Key figure of the example: Which &quot;deep&quot; nets train?"' in fixed
+    assert vgsite.add_thumbnail_alt_text("<img alt='' src='b.png'>") == "<img alt='' src='b.png'>"

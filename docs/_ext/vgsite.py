@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+from html import escape, unescape
 import json
 import re
 import shutil
@@ -54,8 +55,16 @@ def find_external_resources(html: str) -> list[str]:
         if tag.group(1).lower() == "link":
             rel = re.search(r"""\brel\s*=\s*(["'])(.*?)\1""", text, re.IGNORECASE)
             rels = set(rel.group(2).lower().split()) if rel else set()
-            if not rels & {"stylesheet", "icon", "preload", "modulepreload", "prefetch",
-                           "manifest", "apple-touch-icon", "shortcut"}:
+            if not rels & {
+                "stylesheet",
+                "icon",
+                "preload",
+                "modulepreload",
+                "prefetch",
+                "manifest",
+                "apple-touch-icon",
+                "shortcut",
+            }:
                 continue
         for attr in _URL_ATTR.finditer(text):
             for url in attr.group(3).split(","):
@@ -143,6 +152,34 @@ def _check_offline(app: Sphinx, exception: Exception | None) -> None:
         )
 
 
+_THUMB = re.compile(
+    r'(<div class="sphx-glr-thumbcontainer"[^>]*>.*?<img )alt=""(.*?'
+    r'<div class="sphx-glr-thumbnail-title">(.*?)</div>)',
+    re.DOTALL,
+)
+
+
+def add_thumbnail_alt_text(html: str) -> str:
+    """Give each gallery thumbnail (sphinx-gallery leaves ``alt=""``) a descriptive alt text."""
+
+    def fill(m: re.Match) -> str:
+        title = escape(unescape(re.sub(r"<[^>]+>", "", m.group(3))).strip(), quote=True)
+        return f'{m.group(1)}alt="Key figure of the example: {title}"{m.group(2)}'
+
+    return _THUMB.sub(fill, html)
+
+
+def _fix_thumbnails(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "sphx-glr-thumbcontainer" in text:
+            fixed = add_thumbnail_alt_text(text)
+            if fixed != text:
+                page.write_text(fixed, encoding="utf-8")
+
+
 def _gallery_times(app: Sphinx) -> list[dict]:
     """Read each example's run time from sphinx-gallery's generated pages."""
     conf = app.config.sphinx_gallery_conf
@@ -183,7 +220,9 @@ def _write_times_page(app: Sphinx) -> None:
     ]
     for r in sorted(rows, key=lambda r: -r["seconds"]):
         lines += [f"   * - :doc:`/{r['example']}`", f"     - {r['seconds']:.2f}"]
-    page = Path(app.srcdir) / app.config.sphinx_gallery_conf["gallery_dirs"][0] / "execution_times.rst"
+    page = (
+        Path(app.srcdir) / app.config.sphinx_gallery_conf["gallery_dirs"][0] / "execution_times.rst"
+    )
     text = "\n".join(lines) + "\n"
     if not page.is_file() or page.read_text() != text:
         page.write_text(text)
@@ -207,6 +246,7 @@ def setup(app: Sphinx) -> dict:
     # priority > 500: after sphinx-gallery has generated (and executed) the examples
     app.connect("builder-inited", _write_times_page, priority=900)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _fix_thumbnails)
     app.connect("build-finished", _check_offline, priority=900)
     app.connect("build-finished", _finish, priority=950)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

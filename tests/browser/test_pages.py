@@ -1,0 +1,161 @@
+"""Every page of the built site, opened in headless Chromium over a localhost server.
+
+Run with ``nox -s browser`` (it builds the site first if needed). For each page: no console
+errors, no failed requests, no request to any host but the local server, every image loaded,
+math typeset wherever the page has math, and no horizontal scrolling on a 390 px phone screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from .conftest import ARTIFACTS
+
+
+def pytest_generate_tests(metafunc):
+    if "page_path" in metafunc.fixturenames:
+        site = Path(metafunc.config.getoption("--site")).resolve()
+        assets = ("_static/", "_images/", "_downloads/", "_sources/")
+        pages = sorted(
+            rel
+            for p in site.rglob("*.html")
+            if not (rel := p.relative_to(site).as_posix()).startswith(assets)
+        )
+        metafunc.parametrize("page_path", pages)
+
+
+def _open(browser, base_url, path, summary, width=1280, height=900):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    seen = {"console": [], "failed": [], "foreign": []}
+    host = urlparse(base_url).netloc
+
+    def on_request(req):
+        summary["requests"] += 1
+        netloc = urlparse(req.url).netloc
+        if req.url.startswith(("data:", "blob:", "about:")) or netloc == host:
+            summary["local_requests"] += 1
+        else:
+            summary["foreign_requests"] += 1
+            seen["foreign"].append(req.url)
+
+    page.on("request", on_request)
+    page.on("console", lambda m: seen["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["console"].append(str(e)))
+    page.on("requestfailed", lambda r: seen["failed"].append(f"{r.url} ({r.failure})"))
+    page.on(
+        "response",
+        lambda r: seen["failed"].append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    page.goto(base_url + path, wait_until="load")
+    return context, page, seen
+
+
+def test_page(browser, base_url, site_dir, summary, page_path):
+    summary["pages"] += 1
+    context, page, seen = _open(browser, base_url, page_path, summary)
+    try:
+        source = (site_dir / page_path).read_text(encoding="utf-8")
+        has_math = 'class="math' in source or "\\(" in source or "\\[" in source
+        if has_math and "mathjax" in source:
+            page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
+        page.wait_for_load_state("networkidle")
+        broken = page.evaluate(
+            "Array.from(document.images)"
+            ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)"
+        )
+        # alt text must describe the image: not empty, not just its file name
+        missing_alt = page.evaluate(
+            "Array.from(document.querySelectorAll('article img')).filter(i => {"
+            " const a = (i.getAttribute('alt') || '').trim();"
+            " return !a || /\\.(png|svg|jpe?g)$/i.test(a); }).map(i => i.src)"
+        )
+        page.set_viewport_size({"width": 390, "height": 844})
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert seen["foreign"] == [], f"requests to other hosts: {seen['foreign']}"
+        assert seen["failed"] == [], f"failed requests: {seen['failed']}"
+        assert seen["console"] == [], f"console errors: {seen['console']}"
+        assert broken == [], f"images that did not load: {broken}"
+        assert missing_alt == [], f"images without alt text: {missing_alt}"
+        assert overflow <= 1, f"page scrolls sideways by {overflow}px at 390px wide"
+        if has_math and "mathjax" in source:
+            assert page.locator("mjx-container").count() > 0
+    finally:
+        context.close()
+
+
+def test_search_finds_the_activations_examples(browser, base_url, summary):
+    context, page, seen = _open(browser, base_url, "search.html?q=sigmoid", summary)
+    try:
+        page.wait_for_selector("#search-results li a", timeout=20_000)
+        hrefs = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
+        assert any("auto_examples/activations/" in h for h in hrefs), hrefs
+    finally:
+        context.close()
+
+
+def test_every_download_link_answers(browser, base_url, site_dir, summary):
+    examples = sorted(site_dir.glob("auto_examples/*/plot_*.html"))
+    assert examples, "no example pages were built"
+    checked = 0
+    context = browser.new_context()
+    try:
+        for html in [site_dir / "auto_examples" / "index.html", *examples]:
+            page = context.new_page()
+            page.goto(base_url + html.relative_to(site_dir).as_posix())
+            links = page.eval_on_selector_all(".sphx-glr-download a", "els => els.map(e => e.href)")
+            kinds = {Path(urlparse(h).path).suffix for h in links}
+            if html.name == "index.html":
+                assert ".zip" in kinds, f"no download-all zip on {html}"
+            else:
+                assert {".py", ".ipynb", ".zip"} <= kinds, f"{html}: {sorted(kinds)}"
+            for href in links:
+                response = context.request.get(href)
+                summary["requests"] += 1
+                assert response.status == 200, f"{href}: {response.status}"
+                assert len(response.body()) > 0, f"{href} is empty"
+                checked += 1
+            page.close()
+    finally:
+        context.close()
+    assert checked >= 3 * len(examples)
+
+
+def test_dark_mode_switch_changes_the_theme(browser, base_url, summary):
+    context, page, seen = _open(browser, base_url, "index.html", summary)
+    try:
+        themes = []
+        for mode in ("dark", "light"):
+            page.locator(".theme-switch-button:visible").first.click()
+            page.locator(f".theme-change-button[data-mode={mode}]:visible").first.click()
+            themes.append(page.evaluate("document.documentElement.dataset.theme"))
+        assert themes == ["dark", "light"]
+        page.locator(".theme-switch-button:visible").first.click()
+        page.locator(".theme-change-button[data-mode=dark]:visible").first.click()
+        page.screenshot(path=str(ARTIFACTS / "landing-dark.png"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "height"), [("desktop", 1280, 900), ("mobile", 390, 844)]
+)
+def test_screenshots(browser, base_url, site_dir, summary, name, width, height):
+    ARTIFACTS.mkdir(exist_ok=True)
+    example = sorted(site_dir.glob("auto_examples/*/plot_*.html"))[0]
+    for label, path in [
+        ("landing", "index.html"),
+        ("example", example.relative_to(site_dir).as_posix()),
+    ]:
+        context, page, seen = _open(browser, base_url, path, summary, width, height)
+        try:
+            target = ARTIFACTS / f"{label}-{name}.png"
+            page.screenshot(path=str(target), full_page=False)
+            assert target.stat().st_size > 10_000
+        finally:
+            context.close()
