@@ -14,9 +14,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-import vgsite  # noqa: E402
+import vgsite
 
-import vgexamples  # noqa: E402
+import vgexamples
 
 project = "vgexamples"
 author = "the vgexamples authors"
@@ -70,7 +70,10 @@ sphinx_gallery_conf = {
     "run_stale_examples": vgsite.library_changed(HERE / "auto_examples", LIBRARY_HASH),
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
-    "first_notebook_cell": "# Requirements: pip install vgexamples (torch, numpy, matplotlib, scikit-learn)",
+    "first_notebook_cell": (
+        "# Requirements: vgexamples (pip install -e . in a checkout of the project),\n"
+        "# which brings torch, numpy, matplotlib and scikit-learn."
+    ),
     "show_memory": False,
     "show_signature": False,
     "image_srcset": [],

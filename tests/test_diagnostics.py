@@ -72,7 +72,7 @@ def test_recorder_selection_and_errors():
     rec.remove()
     with pytest.raises(ValueError, match="'nope' is not a submodule"):
         Recorder(net, layers=["nope"])
-    with pytest.raises(TypeError, match="torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"torch.nn.Module"):
         Recorder("not a model")
     with pytest.raises(ValueError, match="nothing to watch"):
         Recorder(nn.Sequential(nn.Flatten()))
@@ -81,8 +81,9 @@ def test_recorder_selection_and_errors():
 
 
 def test_recorder_on_conv_and_rnn_outputs():
-    cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
-                        nn.Linear(4 * 64, 10))
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 64, 10)
+    )
     prof = gradient_profile(cnn, torch.randn(5, 1, 8, 8), torch.randint(0, 10, (5,)))
     assert len(prof.layer_names) == 2 and all(v > 0 for v in prof.weight_grad_norm)
 
@@ -97,8 +98,9 @@ def test_recorder_on_conv_and_rnn_outputs():
             return self.out(h[:, -1])
 
     seq = Seq()
-    prof = gradient_profile(seq, torch.randn(4, 5, 3), torch.randint(0, 2, (4,)),
-                            layers=["rnn", "out"], activations=[])
+    prof = gradient_profile(
+        seq, torch.randn(4, 5, 3), torch.randint(0, 2, (4,)), layers=["rnn", "out"], activations=[]
+    )
     assert prof.output_grad_norm[0] > 0  # the tuple output's first tensor was used
     assert math.isnan(prof.weight_grad_norm[0])  # nn.RNN has no .weight attribute
 

@@ -69,7 +69,10 @@ def test_activation_derivatives_by_autograd():
 
 def test_running_product_exact():
     assert running_product([Fraction(1, 4), Fraction(1, 3), Fraction(1, 4)]) == [
-        Fraction(1, 4), Fraction(1, 12), Fraction(1, 48)]
+        Fraction(1, 4),
+        Fraction(1, 12),
+        Fraction(1, 48),
+    ]
     with pytest.raises(ValueError, match="factors"):
         running_product([])
 

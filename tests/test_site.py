@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXT = ROOT / "docs" / "_ext"
 sys.path.insert(0, str(EXT))
 
-import vgsite  # noqa: E402
+import vgsite
 
 # -- the offline check --------------------------------------------------------------------------
 

@@ -75,8 +75,12 @@ def test_callbacks_are_called_in_order(digits):
 
     net = MLP(64, 10, depth=1, width=8)
     train(net, _small(digits), steps=2, callbacks=[Spy()], device="cpu")
-    assert calls == [("backward", 1, True), ("step", 1, True), ("backward", 2, True),
-                     ("step", 2, True)]
+    assert calls == [
+        ("backward", 1, True),
+        ("step", 1, True),
+        ("backward", 2, True),
+        ("step", 2, True),
+    ]
 
 
 def test_mse_regression_and_evaluate(digits):
@@ -113,7 +117,7 @@ def test_train_rejects_nan_data_and_wrong_type(digits):
     x = digits.x_train[:32].clone()
     x[3, 3] = float("nan")
     bad = Split(x, digits.y_train[:32], digits.x_test[:8], digits.y_test[:8])
-    with pytest.raises(ValueError, match="data.x_train must hold only finite values"):
+    with pytest.raises(ValueError, match=r"data\.x_train must hold only finite values"):
         train(MLP(64, 10, depth=1, width=4), bad)
     with pytest.raises(TypeError, match="Split"):
         train(MLP(64, 10, depth=1, width=4), (x, x))

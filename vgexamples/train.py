@@ -251,9 +251,8 @@ def train(
         opt.zero_grad(set_to_none=True)
         value = loss_fn(model(data.x_train[idx]), data.y_train[idx])
         if not torch.isfinite(value):
-            hist.stop_reason = (
-                f"stopped at step {step}: the training loss became non-finite ({float(value.detach())})"
-            )
+            bad = float(value.detach())
+            hist.stop_reason = f"stopped at step {step}: the training loss became non-finite: {bad}"
             break
         value.backward()
         for fn in before:

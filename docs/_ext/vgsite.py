@@ -13,10 +13,10 @@
 from __future__ import annotations
 
 import hashlib
-from html import escape, unescape
 import json
 import re
 import shutil
+from html import escape, unescape
 from pathlib import Path
 
 from sphinx.application import Sphinx

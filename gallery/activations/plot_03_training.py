@@ -64,8 +64,11 @@ plt.show()
 # For each network, the first, middle and last hidden layers. Saturation is only defined for
 # the sigmoid and tanh; a dead unit (zero output for the whole batch) only occurs with ReLU.
 fig, (ax_sat, ax_dead) = plt.subplots(1, 2, figsize=(10, 3.8))
-for name, ax, attr in [("tanh", ax_sat, "saturated"), ("sigmoid", ax_sat, "saturated"),
-                       ("relu", ax_dead, "dead")]:
+for name, ax, attr in [
+    ("tanh", ax_sat, "saturated"),
+    ("sigmoid", ax_sat, "saturated"),
+    ("relu", ax_dead, "dead"),
+]:
     rec = recorders[name]
     series = getattr(rec, attr)
     layers = list(series)
@@ -79,7 +82,8 @@ plt.show()
 
 for name in ["sigmoid", "tanh"]:
     sat = recorders[name].saturated
-    print(f"{name:>7}: mean saturated fraction at the end {np.mean([v[-1] for v in sat.values()]):.1%}")
+    final = np.mean([v[-1] for v in sat.values()])
+    print(f"{name:>7}: mean saturated fraction at the end {final:.1%}")
 dead = recorders["relu"].dead
 print(f"   relu: mean dead fraction at the end {np.mean([v[-1] for v in dead.values()]):.1%}")
 

@@ -90,7 +90,7 @@ def test_page(browser, base_url, site_dir, summary, page_path):
 
 
 def test_search_finds_the_activations_examples(browser, base_url, summary):
-    context, page, seen = _open(browser, base_url, "search.html?q=sigmoid", summary)
+    context, page, _seen = _open(browser, base_url, "search.html?q=sigmoid", summary)
     try:
         page.wait_for_selector("#search-results li a", timeout=20_000)
         hrefs = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
@@ -127,7 +127,7 @@ def test_every_download_link_answers(browser, base_url, site_dir, summary):
 
 
 def test_dark_mode_switch_changes_the_theme(browser, base_url, summary):
-    context, page, seen = _open(browser, base_url, "index.html", summary)
+    context, page, _seen = _open(browser, base_url, "index.html", summary)
     try:
         themes = []
         for mode in ("dark", "light"):
@@ -152,7 +152,7 @@ def test_screenshots(browser, base_url, site_dir, summary, name, width, height):
         ("landing", "index.html"),
         ("example", example.relative_to(site_dir).as_posix()),
     ]:
-        context, page, seen = _open(browser, base_url, path, summary, width, height)
+        context, page, _seen = _open(browser, base_url, path, summary, width, height)
         try:
             target = ARTIFACTS / f"{label}-{name}.png"
             page.screenshot(path=str(target), full_page=False)

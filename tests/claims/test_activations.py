@@ -63,8 +63,9 @@ def test_tanh_goes_flat_sooner_than_the_sigmoid():
 
 
 def test_product_of_fractions_is_exact():
-    prod = running_product([Fraction(1, 4), Fraction(1, 3), Fraction(1, 4)] + [Fraction(1, 3),
-                                                                              Fraction(1, 4)])
+    prod = running_product(
+        [Fraction(1, 4), Fraction(1, 3), Fraction(1, 4), Fraction(1, 3), Fraction(1, 4)]
+    )
     assert prod[:3] == [Fraction(1, 4), Fraction(1, 12), Fraction(1, 48)]
     assert prod[-1] == Fraction(1, 576)
 
@@ -76,8 +77,9 @@ def test_backprop_factors_below_one_for_sigmoid_default_init():
 
 
 def _median_factor(act, init="default", scale=1.0):
-    f = torch.cat([backprop_factors(20, 64, act, init=init, seed=s, weight_scale=scale)
-                   for s in SEEDS])
+    f = torch.cat(
+        [backprop_factors(20, 64, act, init=init, seed=s, weight_scale=scale) for s in SEEDS]
+    )
     return float(f.median())
 
 
@@ -149,8 +151,10 @@ def trained():
             torch.manual_seed(seed)
             net = MLP(64, 10, depth=20, width=64, activation=act, init="he")
             rec = TrainingRecorder(net, every=100)
-            out[act, seed] = (train(net, data, seed=seed, callbacks=[rec], device="cpu",
-                                    **BUDGET), rec)
+            out[act, seed] = (
+                train(net, data, seed=seed, callbacks=[rec], device="cpu", **BUDGET),
+                rec,
+            )
             rec.remove()
     return out
 
