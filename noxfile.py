@@ -6,6 +6,7 @@
     nox -s lint       ruff format check + lint
     nox -s docs-live  live-reloading preview while editing
     nox -s browser    every built page checked in headless Chromium
+    nox -s bench      build-speed, memory and page-weight benchmark
 
 Every session installs from ``constraints.txt``, the one file that pins what the project is
 tested with (torch 2.13.0 among them). Virtual environments are reused, and a session skips
@@ -99,6 +100,17 @@ def browser(session: nox.Session) -> None:
         *session.posargs,
         env=RUN_ENV,
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmark cold/no-op/incremental builds, examples, memory, recorder overhead, page weight.
+
+    Deletes the build outputs first (the cold build is part of the benchmark). Writes
+    benchmarks/results/bench.json and bench.md. Takes several cold builds' time.
+    """
+    install(session, "docs")
+    session.run("python", "benchmarks/bench.py", *session.posargs, env=RUN_ENV)
 
 
 @nox.session(name="docs-clean", venv_backend="none")

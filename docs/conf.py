@@ -6,6 +6,7 @@ freshness) lives in the local extension ``_ext/vgsite.py``.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -78,6 +79,8 @@ sphinx_gallery_conf = {
     "show_signature": False,
     "image_srcset": [],
     "plot_gallery": "True",
+    # serial by default; the benchmark measures VGEXAMPLES_GALLERY_PARALLEL=2 against it
+    "parallel": int(os.environ.get("VGEXAMPLES_GALLERY_PARALLEL", "0")) or False,
 }
 
 # -- executed Markdown pages (myst-nb) -----------------------------------------------------

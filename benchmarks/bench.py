@@ -1,0 +1,307 @@
+"""Build-speed, memory and page-weight benchmark of the vgexamples site.
+
+Run as ``nox -s bench`` (or ``python benchmarks/bench.py`` inside the docs environment).
+It measures, on the current machine:
+
+* a cold full build (every build output deleted first), a no-op rebuild, and rebuilds after
+  editing one gallery script, one explainer page and one function of ``vgexamples`` (each
+  edit is reverted afterwards);
+* each example's execution time and their sum against the cold build's wall time;
+* the overhead of the diagnostics' recorders on a training step (interleaved, median ratio);
+* peak memory (max RSS) of the docs build and of the slowest examples run alone;
+* page weight: bytes each page loads that are not shared by every page.
+
+Results go to ``benchmarks/results/bench.json`` and ``benchmarks/results/bench.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+HTML = DOCS / "_build" / "html"
+OUT = ROOT / "benchmarks" / "results"
+TARGETS = {
+    "cold_build_s": 360,
+    "noop_rebuild_s": 20,
+    "example_s": 60,
+    "build_peak_rss_mib": 4096,
+    "recorder_overhead": 0.10,
+    "page_own_bytes": 1.5e6,
+}
+ENV = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0"}
+
+
+def _run(cmd: list[str], extra_env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run ``cmd``; return (wall seconds, max RSS of any descendant in MiB, output)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env={**ENV, **(extra_env or {})}, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return wall, max(rss, before) / 1024, proc.stdout + proc.stderr
+
+
+def build(extra_env: dict[str, str] | None = None) -> tuple[float, float]:
+    wall, rss, _ = _run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            str(DOCS),
+            str(HTML),
+        ],
+        extra_env,
+    )
+    return wall, rss
+
+
+def clean() -> None:
+    for path in (DOCS / "_build", DOCS / "auto_examples", DOCS / "jupyter_execute"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def with_edit(path: Path, suffix: str):
+    """Context manager: append ``suffix`` to ``path`` and restore it afterwards."""
+
+    class _Edit:
+        def __enter__(self):
+            self.original = path.read_text()
+            path.write_text(self.original + suffix)
+
+        def __exit__(self, *exc):
+            path.write_text(self.original)
+
+    return _Edit()
+
+
+def recorder_overhead(repeats: int = 15, steps: int = 40) -> dict[str, float]:
+    """Median ratio of training-step time with recorders attached to without, interleaved."""
+    import torch
+
+    from vgexamples.data import load_digits
+    from vgexamples.diagnostics import TrainingRecorder
+    from vgexamples.models import MLP
+    from vgexamples.runtime import configure
+    from vgexamples.train import train
+
+    configure(0)
+    data = load_digits()
+    plain, recorded = [], []
+    for i in range(repeats):
+        for attach in (False, True) if i % 2 == 0 else (True, False):
+            torch.manual_seed(0)
+            net = MLP(64, 10, depth=20, width=64, activation="tanh", init="xavier")
+            callbacks = [TrainingRecorder(net, every=10)] if attach else []
+            hist = train(
+                net, data, steps=steps, lr=0.05, eval_every=steps, callbacks=callbacks, device="cpu"
+            )
+            for cb in callbacks:
+                cb.remove()
+            (recorded if attach else plain).append(statistics.median(hist.step_time))
+    ratios = [r / p for r, p in zip(recorded, plain, strict=True)]
+    return {
+        "median_step_plain_ms": 1e3 * statistics.median(plain),
+        "median_step_recorded_ms": 1e3 * statistics.median(recorded),
+        "overhead": statistics.median(ratios) - 1,
+    }
+
+
+def example_memory(examples: list[str]) -> dict[str, float]:
+    """Max RSS (MiB) of each example run alone in a fresh interpreter."""
+    out = {}
+    for rel in examples:
+        script = ROOT / "gallery" / (rel.split("auto_examples/", 1)[1] + ".py")
+        code = (
+            "import resource, runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__');"
+            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        )
+        _, _, text = _run([sys.executable, "-c", code, str(script)])
+        out[rel] = int(re.search(r"MAXRSS (\d+)", text).group(1)) / 1024
+    return out
+
+
+_ASSET = re.compile(r"""<(?:script|img|link)\b[^>]*?(?:src|href)=["']([^"'#?]+)""", re.I)
+
+
+def page_weights() -> dict[str, int]:
+    """Bytes of each page's HTML plus the assets it loads that not every page loads."""
+    pages = [
+        p
+        for p in HTML.rglob("*.html")
+        if not p.relative_to(HTML).as_posix().startswith(("_static/", "_images/"))
+    ]
+    assets: dict[Path, set[Path]] = {}
+    for page in pages:
+        found = set()
+        for ref in _ASSET.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if "://" in ref or ref.startswith("data:"):
+                continue
+            target = (page.parent / ref).resolve()
+            if target.is_file():
+                found.add(target)
+        assets[page] = found
+    shared = set.intersection(*assets.values()) if assets else set()
+    # MathJax's fonts/extensions are loaded by MathJax itself, shared by every math page
+    weights = {}
+    for page, found in assets.items():
+        own = page.stat().st_size + sum(a.stat().st_size for a in found - shared)
+        weights[page.relative_to(HTML).as_posix()] = own
+    return weights
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--skip-rebuilds",
+        action="store_true",
+        help="only the cold build, overhead, memory and page weight",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=0,
+        help="also time a cold build with sphinx-gallery parallel=N",
+    )
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+
+    clean()
+    cold, cold_rss = build()
+    results["cold_build_s"], results["build_peak_rss_mib"] = cold, cold_rss
+    times = json.loads((HTML / "_static" / "execution_times.json").read_text())
+    results["examples"] = {r["example"]: r["seconds"] for r in times}
+    results["examples_sum_s"] = sum(results["examples"].values())
+    results["not_example_share"] = 1 - results["examples_sum_s"] / cold
+    results["page_bytes"] = page_weights()
+
+    if not args.skip_rebuilds:
+        results["noop_rebuild_s"] = build()[0]
+        script = sorted((ROOT / "gallery").glob("*/plot_*.py"))[0]
+        page = DOCS / "chapters" / "vanishing.md"
+        lib = ROOT / "vgexamples" / "theory.py"
+        for key, path, suffix in [
+            ("edit_script_rebuild_s", script, "\n# benchmark edit\n"),
+            ("edit_page_rebuild_s", page, "\n<!-- benchmark edit -->\n"),
+            ("edit_library_rebuild_s", lib, "\n# benchmark edit\n"),
+        ]:
+            with with_edit(path, suffix):
+                results[key] = build()[0]
+            build()  # back to the committed state (not timed)
+
+    if args.parallel:
+        clean()
+        results[f"cold_build_parallel{args.parallel}_s"] = build(
+            {"VGEXAMPLES_GALLERY_PARALLEL": str(args.parallel)}
+        )[0]
+        clean()
+        build()
+
+    slowest = sorted(results["examples"], key=results["examples"].get, reverse=True)[:3]
+    results["example_peak_rss_mib"] = example_memory(slowest)
+    results["recorder"] = recorder_overhead()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
+    (OUT / "bench.md").write_text(table(results))
+    print(table(results))
+
+
+def table(r: dict) -> str:
+    def row(name, value, target, ok):
+        return f"| {name} | {value} | {target} | {'yes' if ok else '**no**'} |"
+
+    heaviest = max(r["page_bytes"].items(), key=lambda kv: kv[1])
+    slowest = max(r["examples"].items(), key=lambda kv: kv[1])
+    lines = [
+        "| measure | value | target | met |",
+        "|---|---|---|---|",
+        row(
+            "cold build",
+            f"{r['cold_build_s']:.0f} s",
+            "<= 360 s",
+            r["cold_build_s"] <= TARGETS["cold_build_s"],
+        ),
+    ]
+    for key, label in [
+        ("noop_rebuild_s", "no-op rebuild"),
+        ("edit_script_rebuild_s", "rebuild after editing one script"),
+        ("edit_page_rebuild_s", "rebuild after editing one page"),
+        ("edit_library_rebuild_s", "rebuild after editing vgexamples"),
+    ]:
+        if key in r:
+            target = "<= 20 s" if key == "noop_rebuild_s" else "(report)"
+            ok = r[key] <= TARGETS["noop_rebuild_s"] if key == "noop_rebuild_s" else True
+            lines.append(row(label, f"{r[key]:.1f} s", target, ok))
+    lines += [
+        row(
+            "slowest example",
+            f"{slowest[1]:.1f} s ({slowest[0]})",
+            "<= 60 s",
+            slowest[1] <= TARGETS["example_s"],
+        ),
+        row(
+            "sum of example times",
+            f"{r['examples_sum_s']:.0f} s "
+            f"({100 * (1 - r['not_example_share']):.0f}% of the cold build)",
+            "(report)",
+            True,
+        ),
+        row(
+            "docs build peak RSS",
+            f"{r['build_peak_rss_mib']:.0f} MiB",
+            "<= 4096 MiB",
+            r["build_peak_rss_mib"] <= TARGETS["build_peak_rss_mib"],
+        ),
+    ]
+    for name, mib in r["example_peak_rss_mib"].items():
+        lines.append(row(f"peak RSS of {name}", f"{mib:.0f} MiB", "(report)", True))
+    rec = r["recorder"]
+    lines += [
+        row(
+            "recorder overhead per step",
+            f"{100 * rec['overhead']:.1f}% "
+            f"({rec['median_step_plain_ms']:.2f} -> {rec['median_step_recorded_ms']:.2f} ms)",
+            "<= 10%",
+            rec["overhead"] <= TARGETS["recorder_overhead"],
+        ),
+        row(
+            "heaviest page (own bytes)",
+            f"{heaviest[1] / 1e6:.2f} MB ({heaviest[0]})",
+            "<= 1.5 MB",
+            heaviest[1] <= TARGETS["page_own_bytes"],
+        ),
+    ]
+    for key in r:
+        if key.startswith("cold_build_parallel"):
+            lines.append(row(key.replace("_", " "), f"{r[key]:.0f} s", "(report)", True))
+    lines.append("")
+    lines.append("| example | seconds |")
+    lines.append("|---|---|")
+    for name, sec in sorted(r["examples"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {name} | {sec:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
