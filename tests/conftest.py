@@ -9,7 +9,7 @@ import pytest
 import torch
 
 matplotlib.use("Agg")
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+torch.set_num_threads(1)  # the same single thread the examples use (runtime.configure)
 
 
 def pytest_addoption(parser):

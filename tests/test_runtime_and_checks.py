@@ -23,7 +23,7 @@ def test_seed_rejects_negative():
 
 
 def test_configure_returns_device_and_sets_threads():
-    device = configure(seed=0, threads=1)
+    device = configure(seed=0)
     assert device == get_device()
     assert torch.get_num_threads() == 1
     configure(seed=0, threads=2)

@@ -46,26 +46,26 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device(prefer)
 
 
-def configure(
-    seed: int = 0, threads: int | None = None, deterministic: bool = True
-) -> torch.device:
+def configure(seed: int = 0, threads: int = 1, deterministic: bool = True) -> torch.device:
     """Prepare a reproducible run and return the device to use.
 
-    Seeds every generator, sets the number of intra-op CPU threads (``threads``, by default
-    ``min(2, os.cpu_count())`` so that an example behaves the same on a laptop and on a
-    2-core build machine) and asks PyTorch for deterministic algorithms where it has them.
+    Seeds every generator, sets the number of intra-op CPU threads and asks PyTorch for
+    deterministic algorithms where it has them.
+
+    The default of one thread is deliberate: the site's networks are small enough that a
+    second thread does not speed them up, and on a machine that is also running the docs
+    build, a notebook kernel or other jobs, extra OpenMP threads oversubscribe the cores and
+    can make small operations many times slower.
 
     Parameters
     ----------
     seed
         Seed for Python, NumPy and PyTorch.
     threads
-        Number of CPU threads for PyTorch, ``>= 1``; ``None`` picks ``min(2, cpu_count)``.
+        Number of CPU threads for PyTorch, ``>= 1``.
     deterministic
         Call ``torch.use_deterministic_algorithms(True, warn_only=True)``.
     """
-    if threads is None:
-        threads = max(1, min(2, os.cpu_count() or 1))
     check_int("threads", threads, minimum=1)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
