@@ -1,0 +1,94 @@
+"""Unit tests for vgexamples.propagation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vgexamples.models import MLP
+from vgexamples.propagation import layer_gains, moment_factors, variance_profile, weight_variance
+
+
+def test_weight_variance_per_scheme():
+    assert weight_variance("default", 30, 10) == pytest.approx(1 / 90)
+    assert weight_variance("xavier", 30, 10) == pytest.approx(2 / 40)
+    assert weight_variance("he", 30, 10) == pytest.approx(2 / 30)
+    assert weight_variance("normal", 30, 10, std=0.1) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("init", ["xavier", "he"])
+def test_weight_variance_matches_torch_init(init):
+    torch.manual_seed(0)
+    net = MLP(400, 10, depth=1, width=300, init=init)
+    measured = float(net.linears[0].weight.detach().var())
+    assert measured == pytest.approx(weight_variance(init, 400, 300), rel=0.02)
+
+
+def test_weight_variance_bad_arguments():
+    with pytest.raises(ValueError, match="init"):
+        weight_variance("lecun", 3, 3)
+    with pytest.raises(ValueError, match="std"):
+        weight_variance("normal", 3, 3)
+    with pytest.raises(ValueError, match="std is only used"):
+        weight_variance("he", 3, 3, std=0.1)
+    with pytest.raises(ValueError, match="fan_in"):
+        weight_variance("he", 0, 3)
+
+
+def test_moment_factors():
+    assert moment_factors("relu", 3.0) == pytest.approx((0.5, 0.5), abs=1e-4)
+    assert moment_factors("identity") == pytest.approx((1.0, 1.0), abs=1e-6)
+    fwd, bwd = moment_factors("tanh", 1e-4)
+    assert fwd == pytest.approx(1.0, abs=1e-3) and bwd == pytest.approx(1.0, abs=1e-3)
+    fwd, bwd = moment_factors("tanh", 1.0)
+    assert fwd < 0.5 and bwd < 0.5
+    # Monte Carlo cross-check
+    z = torch.randn(400_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert fwd == pytest.approx(float(torch.tanh(z).pow(2).mean()), rel=0.01)
+
+
+def test_moment_factors_bad_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        moment_factors("swish")
+    with pytest.raises(ValueError, match="var"):
+        moment_factors("relu", 0.0)
+    with pytest.raises(ValueError, match="n_points"):
+        moment_factors("relu", 1.0, n_points=10)
+
+
+def test_layer_gains():
+    assert layer_gains("he", "relu", 64) == pytest.approx((1.0, 1.0), abs=1e-3)
+    fwd, _ = layer_gains("normal", "identity", 100, std=0.2)
+    assert fwd == pytest.approx(4.0, abs=1e-6)
+
+
+def test_variance_profile_lengths_and_values():
+    torch.manual_seed(0)
+    net = MLP(8, 3, depth=4, width=16, activation="tanh")
+    x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
+    vp = variance_profile(net, x, y)
+    assert len(vp.preactivation_var) == 5 and len(vp.grad_var) == 5
+    assert len(vp.activation_var) == 4
+    with torch.no_grad():
+        z1 = net.linears[0](x)
+    assert vp.preactivation_var[0] == pytest.approx(float(z1.var()), rel=1e-5)
+    assert vp.activation_var[0] == pytest.approx(float(torch.tanh(z1).var()), rel=1e-5)
+    assert all(v > 0 and math.isfinite(v) for v in vp.grad_var)
+    assert all(p.grad is None for p in net.parameters())
+    assert not net.linears[0]._forward_hooks  # hooks removed
+
+
+def test_variance_profile_relu_he_holds_and_xavier_halves():
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 256), torch.randint(0, 10, (256,))
+    he = variance_profile(MLP(256, 10, depth=10, width=256, activation="relu", init="he"), x, y)
+    xa = variance_profile(MLP(256, 10, depth=10, width=256, activation="relu", init="xavier"), x, y)
+    assert 0.3 < he.preactivation_var[9] / he.preactivation_var[0] < 3
+    assert xa.preactivation_var[9] / xa.preactivation_var[0] == pytest.approx(2.0**-9, rel=0.5)
+
+
+def test_variance_profile_bad_loss():
+    with pytest.raises(ValueError, match="loss"):
+        variance_profile(MLP(2, 2, depth=1, width=2), torch.randn(4, 2), torch.zeros(4), loss="l1")
