@@ -1,0 +1,203 @@
+"""Claims of the chapter "Exploding gradients and gradient clipping".
+
+Each test runs the library calls that docs/chapters/exploding.md and gallery/exploding/ use,
+over several seeds where the outcome is statistical, and asserts the statement with a margin.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vgexamples.cliff import descent_path
+from vgexamples.clipping import clip_gradient, clipping_sweep, cosine_similarity, summarize_sweep
+from vgexamples.data import load_digits
+from vgexamples.diagnostics import gradient_profile
+from vgexamples.exploding import chain_bias_gradients, exploding_mlp
+from vgexamples.runtime import configure
+from vgexamples.sequences import ADDING_BASELINE_MSE, RecurrentRegressor, make_adding_split
+from vgexamples.train import train
+
+SEEDS = (0, 1, 2)
+THRESHOLDS = [1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3]
+
+
+@pytest.fixture(scope="module")
+def device():
+    return configure(seed=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(seed=0)
+
+
+def _mlp(gain):
+    return exploding_mlp(64, 10, depth=10, width=64, gain=gain)
+
+
+@pytest.mark.parametrize("weight", [20.0, 100.0])
+def test_chain_multiplies_gradient_by_w_over_4_per_layer(weight):
+    grads = chain_bias_gradients(8, weight=weight)
+    ratios = np.array(grads[:-1]) / np.array(grads[1:])
+    assert np.allclose(ratios, weight / 4, rtol=1e-9)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_signal_grows_towards_input_but_weight_gradients_inflate_together(seed, digits, device):
+    x, y = digits.x_train[:256], digits.y_train[:256]
+    prof = {}
+    for g in (1.0, 1.5):
+        torch.manual_seed(seed)
+        prof[g] = gradient_profile(_mlp(g), x, y)
+    # back-propagated signal: ~constant at the critical scale, grows towards the input above it
+    assert 0.3 < prof[1.0].ratio_first_to_last("output_grad_norm") < 3
+    assert prof[1.5].ratio_first_to_last("output_grad_norm") > 10
+    # weight gradients: every layer inflated by a large common factor
+    assert prof[1.5].weight_grad_norm[0] / prof[1.0].weight_grad_norm[0] > 20
+    assert 0.1 < prof[1.5].ratio_first_to_last("weight_grad_norm") < 10
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_exploding_net_diverges_and_stops_cleanly(seed, digits, device):
+    torch.manual_seed(seed)
+    hist = train(_mlp(1.5), digits, steps=50, lr=0.05, seed=seed, device=device)
+    assert hist.diverged and hist.steps_run < 10
+    assert f"step {hist.steps_run + 1}" in hist.stop_reason
+    assert hist.loss[1] > 100 * hist.loss[0]  # the loss jumps before it stops being finite
+    assert hist.grad_norm[1] > 1000 * hist.grad_norm[0]
+    torch.manual_seed(seed)
+    ok = train(_mlp(1.0), digits, steps=300, lr=0.05, seed=seed, device=device)
+    assert not ok.diverged and ok.final_test_accuracy > 0.85
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_norm_clipping_keeps_direction_value_clipping_bends_it(seed, digits, device):
+    torch.manual_seed(seed)
+    net = _mlp(1.5)
+    torch.nn.functional.cross_entropy(net(digits.x_train[:64]), digits.y_train[:64]).backward()
+    g = torch.cat([p.grad.flatten() for p in net.parameters()])
+    thresholds = [1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    value_cos = []
+    for c in thresholds:
+        assert cosine_similarity(clip_gradient(g, "norm", c), g) > 0.9999
+        by_value = clip_gradient(g, "value", c)
+        value_cos.append(cosine_similarity(by_value, g))
+        assert float(by_value.norm()) <= c * math.sqrt(g.numel()) * (1 + 1e-6)
+    # value clipping bends the gradient, more the smaller the threshold
+    assert max(value_cos[:4]) < 0.9 and value_cos[1] < 0.6
+    assert all(a <= b + 1e-9 for a, b in itertools.pairwise(value_cos))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clipping_never_lengthens_a_gradient(seed):
+    gen = torch.Generator().manual_seed(seed)
+    g = torch.randn(1000, generator=gen) * 1e-6  # a vanishing gradient
+    for mode in ("value", "norm"):
+        for c in (1e-8, 1e-6, 1.0):
+            assert float(clip_gradient(g, mode, c).norm()) <= float(g.norm()) * (1 + 1e-6)
+
+
+@pytest.fixture(scope="module")
+def mlp_sweep(digits, device):
+    runs = clipping_sweep(
+        lambda: _mlp(1.5),
+        digits,
+        thresholds=THRESHOLDS,
+        seeds=SEEDS,
+        fail_above=0.9 * math.log(10),
+        steps=200,
+        lr=0.05,
+        batch_size=64,
+        device=device,
+    )
+    return runs, summarize_sweep(runs)
+
+
+@pytest.mark.slow
+def test_mlp_sweep_unclipped_diverges_clipping_has_a_window(mlp_sweep):
+    runs, s = mlp_sweep
+    assert s["none"]["diverged"][0] == 1.0
+    assert not any(r.diverged for r in runs if r.mode != "none")
+    for mode in ("value", "norm"):
+        failed = s[mode]["failed"]
+        assert (failed == 0).any(), mode  # some thresholds train every seed
+        assert failed[0] == 1.0 or failed[-1] == 1.0  # and the window is bounded
+        ok = s[mode]["median_loss"][failed == 0]
+        assert (ok < 0.5 * math.log(10)).all()
+    # too small: no progress; too large: the network collapses to the chance level
+    assert s["norm"]["failed"][0] == 1.0 and s["norm"]["failed"][-1] == 1.0
+    assert (s["value"]["failed"][-3:] == 1.0).all()
+    collapsed = [r for r in runs if r.mode == "value" and r.threshold >= 10]
+    assert all(abs(r.final_loss - math.log(10)) < 0.05 for r in collapsed)
+
+
+@pytest.mark.slow
+def test_mlp_sweep_windows_line_up_on_the_norm_scale(mlp_sweep):
+    _, s = mlp_sweep
+    n_params = sum(p.numel() for p in _mlp(1.5).parameters())
+    centre = {}
+    for mode, scale in (("value", math.sqrt(n_params)), ("norm", 1.0)):
+        good = s[mode]["threshold"][s[mode]["failed"] == 0] * scale
+        centre[mode] = math.exp(np.mean(np.log(good)))
+    raw = {m: math.exp(np.mean(np.log(s[m]["threshold"][s[m]["failed"] == 0]))) for m in centre}
+    assert 0.1 < centre["value"] / centre["norm"] < 10
+    assert raw["norm"] / raw["value"] > 30  # on the raw threshold scale they are far apart
+
+
+@pytest.fixture(scope="module")
+def rnn_sweep(device):
+    data = make_adding_split(10, n_train=2000, seed=0)
+    runs = clipping_sweep(
+        lambda: RecurrentRegressor("rnn", hidden_size=32, recurrent_gain=2.0),
+        data,
+        thresholds=[0.01, 0.1, 1.0, 10.0, 100.0],
+        seeds=SEEDS,
+        fail_above=ADDING_BASELINE_MSE,
+        steps=200,
+        lr=0.1,
+        optimizer="sgd",
+        batch_size=64,
+        loss="mse",
+        device=device,
+    )
+    return runs, summarize_sweep(runs)
+
+
+@pytest.mark.slow
+def test_rnn_sweep(rnn_sweep):
+    runs, s = rnn_sweep
+    assert s["none"]["diverged"][0] == 1.0
+    assert not any(r.diverged for r in runs if r.mode != "none")
+    t = s["value"]["threshold"]
+    # large thresholds stop protecting; value clipping gives up at a smaller threshold
+    assert (s["value"]["failed"][t >= 1] == 1.0).all()
+    assert (s["norm"]["failed"][t >= 10] == 1.0).all()
+    assert (s["value"]["failed"] >= s["norm"]["failed"])[t >= 1].all()
+    big = [r.final_loss for r in runs if r.mode != "none" and r.threshold >= 10]
+    assert min(big) > 2 * ADDING_BASELINE_MSE
+    # small thresholds: stable and a little below the mean predictor
+    for mode in ("value", "norm"):
+        good = s[mode]["median_loss"][s[mode]["failed"] == 0]
+        assert len(good) >= 1 and (good > 0.5 * ADDING_BASELINE_MSE).all()
+
+
+STARTS = [(6.0, -4.0), (7.0, -3.0), (7.0, -3.5)]
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_cliff_throws_unclipped_descent_and_clipping_crosses_it(start):
+    free = descent_path(*start, lr=1.0, steps=150)
+    clipped = descent_path(*start, lr=1.0, steps=150, clip_norm=0.5)
+    assert free.stop_reason is None and clipped.stop_reason is None
+    # a gradient far larger than typical on the path throws the parameters far away ...
+    assert max(free.grad_norm) > 20 * np.median(free.grad_norm)
+    assert free.max_step > 5
+    # ... onto a plateau worse than where clipped descent ends
+    assert free.loss[-1] > 0.08
+    assert clipped.loss[-1] < 0.01
+    assert clipped.max_step <= 0.5 + 1e-9
