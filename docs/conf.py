@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 import vgsite
 
 import vgexamples
+import vgexamples.results
 
 project = "vgexamples"
 author = "the vgexamples authors"
@@ -83,6 +84,9 @@ sphinx_gallery_conf = {
     "parallel": int(os.environ.get("VGEXAMPLES_GALLERY_PARALLEL", "0")) or False,
 }
 
+# Examples record their headline numbers here for the claims page (vgexamples.results).
+os.environ[vgexamples.results.ENV_VAR] = str(HERE / "auto_examples" / "_results")
+
 # -- executed Markdown pages (myst-nb) -----------------------------------------------------
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache" / LIBRARY_HASH[:16])
@@ -90,6 +94,7 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs may use roles ({ref}, {doc})
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
 myst_heading_anchors = 3
 
@@ -131,3 +136,6 @@ copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
 copybutton_exclude = ".linenos, .gp, .go"
 vgsite_library_hash = LIBRARY_HASH
+# the claims page reads numbers the examples recorded in this build: re-read it every time
+vgsite_always_reread = ["claims"]
+vgsite_running_doc = "running"  # linked from every example's run-it-yourself box

@@ -189,6 +189,8 @@ def test_failing_example_fails_the_build_and_names_the_script(tmp_path):
     log = result.stdout + result.stderr
     assert "plot_broken.py" in log
     assert "this example is broken on purpose" in log
+    # the library stamp is not written, so the next build runs the examples again
+    assert not (docs / "auto_examples" / vgsite.HASH_FILE).exists()
 
 
 @pytest.mark.slow

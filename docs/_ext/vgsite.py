@@ -199,7 +199,7 @@ def _gallery_times(app: Sphinx) -> list[dict]:
 RUN_NOTE_MARK = ".. vgsite-run-note"
 
 
-def add_run_note(rst: str, script_name: str, seconds: float) -> str:
+def add_run_note(rst: str, script_name: str, seconds: float, running_doc: str = "") -> str:
     """Insert a "run it yourself" box (run time, requirements, command) into an example page.
 
     The box goes after the example's introduction, before its first code block; pages that
@@ -218,19 +218,32 @@ def add_run_note(rst: str, script_name: str, seconds: float) -> str:
         "threads.\n"
         "   Requirements: Python 3.10+, PyTorch, NumPy, matplotlib, scikit-learn and this "
         "project's\n"
-        "   ``vgexamples`` library (``pip install -e .`` in a checkout, see :doc:`/running`).\n"
+        "   ``vgexamples`` library (``pip install -e .`` in a checkout"
+        + (f", see :doc:`/{running_doc}`" if running_doc else "")
+        + ").\n"
         "   Download the script or the notebook at the bottom of this page and run\n"
         f"   ``python {script_name}``: it uses a GPU when PyTorch finds one.\n\n"
     )
     return rst[:anchor] + note + rst[anchor:]
 
 
+def _stamp_library(app: Sphinx) -> None:
+    """Record which library the examples ran against, once every example has succeeded."""
+    conf = app.config.sphinx_gallery_conf
+    gallery_out = Path(app.srcdir) / conf["gallery_dirs"][0]
+    if gallery_out.is_dir() and not conf.get("failing_examples"):
+        (gallery_out / HASH_FILE).write_text(app.config.vgsite_library_hash + "\n")
+
+
 def _write_times_page(app: Sphinx) -> None:
+    _stamp_library(app)
     rows = _gallery_times(app)
     for row in rows:
         rst = Path(app.srcdir) / (row["example"] + ".rst")
         text = rst.read_text(encoding="utf-8")
-        noted = add_run_note(text, Path(row["example"]).name + ".py", row["seconds"])
+        noted = add_run_note(
+            text, Path(row["example"]).name + ".py", row["seconds"], app.config.vgsite_running_doc
+        )
         if noted != text:
             rst.write_text(noted, encoding="utf-8")
     if not rows:
@@ -271,13 +284,18 @@ def _finish(app: Sphinx, exception: Exception | None) -> None:
     static = Path(app.outdir) / "_static"
     static.mkdir(parents=True, exist_ok=True)
     (static / "execution_times.json").write_text(json.dumps(rows, indent=1) + "\n")
-    gallery_out = Path(app.srcdir) / app.config.sphinx_gallery_conf["gallery_dirs"][0]
-    if gallery_out.is_dir() and not app.statuscode:
-        (gallery_out / HASH_FILE).write_text(app.config.vgsite_library_hash + "\n")
+
+
+def _always_reread(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """Pages whose output depends on the examples' results are re-read on every build."""
+    return [doc for doc in app.config.vgsite_always_reread if doc in env.found_docs]
 
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("vgsite_library_hash", "", "env")
+    app.add_config_value("vgsite_always_reread", [], "env")
+    app.add_config_value("vgsite_running_doc", "", "env")
+    app.connect("env-get-outdated", _always_reread)
     # priority > 500: after sphinx-gallery has generated (and executed) the examples
     app.connect("builder-inited", _write_times_page, priority=900)
     app.connect("build-finished", _copy_mathjax)

@@ -112,6 +112,26 @@ for name in ["tanh", "sigmoid"]:
     stds = profiles["he", name].activation_std
     print(f"{name:>7}: output std per layer between {min(stds):.3f} and {max(stds):.3f}")
 
+# sphinx_gallery_start_ignore
+# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
+from vgexamples.results import record
+
+record(
+    "activations.gradients_at_init",
+    **{
+        f"{name}_{init}_ratio": profiles[init, name].ratio_first_to_last()
+        for init in ("default", "he")
+        for name in names
+    },
+    sigmoid_he_max_saturated=max(profiles["he", "sigmoid"].saturated),
+    relu_he_zero_fraction=float(
+        torch.cat(
+            [(a == 0).float().flatten() for a in profiles["he", "relu"].activations.values()]
+        ).mean()
+    ),
+)
+# sphinx_gallery_end_ignore
+
 # %%
 # Conclusion
 # ----------

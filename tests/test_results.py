@@ -1,0 +1,40 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vgexamples.results import ENV_VAR, load, record
+
+
+def test_record_is_a_no_op_outside_a_docs_build(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert record("chapter.topic", value=1.0) is None
+
+
+def test_record_and_load_round_trip(monkeypatch, tmp_path):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    path = record(
+        "chapter.topic", a=np.float32(0.5), b=torch.tensor(2.0), c=True, d=3, e="x", f=float("nan")
+    )
+    assert path == tmp_path / "chapter.topic.json"
+    data = json.loads(path.read_text())
+    assert data["a"] == 0.5 and data["b"] == 2.0 and data["c"] is True and data["e"] == "x"
+    loaded = load("chapter.topic")
+    assert loaded["d"] == 3 and math.isnan(loaded["f"])
+
+
+def test_record_rejects_bad_names_and_values(monkeypatch, tmp_path):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    with pytest.raises(ValueError, match="name must be a dotted lower-case key"):
+        record("Chapter Topic", a=1)
+    with pytest.raises(ValueError, match="at least one value"):
+        record("chapter.topic")
+    with pytest.raises(TypeError, match="a must be a number"):
+        record("chapter.topic", a=[1, 2])
+
+
+def test_load_names_the_missing_result(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'chapter\.none'"):
+        load("chapter.none", tmp_path)
