@@ -94,6 +94,7 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_output_stderr = "warn"  # a page that writes to stderr (a warning, say) fails the -W build
 nb_render_markdown_format = "myst"  # Markdown outputs may use roles ({ref}, {doc})
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
 myst_heading_anchors = 3

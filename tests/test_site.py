@@ -257,3 +257,10 @@ def test_run_note_is_inserted_once_before_the_first_code_block():
     assert "**12.3 s**" in noted and "python plot_01_x.py" in noted
     assert vgsite.add_run_note(noted, "plot_01_x.py", 1.0) == noted
     assert vgsite.add_run_note("no generated markers", "a.py", 1.0) == "no generated markers"
+
+
+def test_local_paths_are_found():
+    roots = ["/home/someone/project"]
+    assert vgsite.find_local_paths("<pre>PosixPath('/x/y.json')</pre>", roots)
+    assert vgsite.find_local_paths("<pre>/home/someone/project/vgexamples/a.py:3</pre>", roots)
+    assert vgsite.find_local_paths("<p>see vgexamples/a.py</p>", roots) == []

@@ -93,15 +93,18 @@ def judge_activation_cause(v: Values) -> Verdict:
 
 
 def judge_saturation(v: Values) -> Verdict:
-    """Is saturation the mechanism? Sigmoid gradient ratio against its saturated fraction."""
+    """Is saturation the mechanism? Saturated fractions against gradient ratios."""
     ratio, sat = _f(v, "sigmoid_he_ratio"), _f(v, "sigmoid_he_max_saturated")
+    t_ratio, t_sat = _f(v, "tanh_he_ratio"), _f(v, "tanh_he_max_saturated")
     text = (
         f"With He initialization at most {sat:.1%} of any layer's sigmoid units are saturated, "
-        f"yet the first layer's gradient is {ratio:.1e} times the last layer's: the sigmoid's "
-        "derivative is at most 1/4 even where it is steepest, so the gradient vanishes without "
-        "any saturation."
+        f"yet the first layer's gradient is {ratio:.1e} times the last layer's; the tanh network "
+        f"has up to {t_sat:.0%} saturated units in a layer and a ratio of {t_ratio:.2f}. Here "
+        "the gradient vanishes without saturation (the sigmoid's derivative is at most 1/4 "
+        "even where it is steepest) and survives with it. Saturation does block the gradient "
+        "when most units are saturated, for instance with much larger weights."
     )
-    if ratio < 1e-3 and sat < 0.05:
+    if ratio < 1e-3 and sat < 0.05 and t_ratio > 0.1:
         return Verdict("false here", text)
     if ratio < 1e-3 and sat > 0.5:
         return Verdict("holds", text)

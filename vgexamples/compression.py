@@ -224,10 +224,10 @@ def prune_magnitude(
     return model
 
 
-def _check_amount(amount: object) -> float:
-    amount = check_positive("amount", amount, allow_zero=True)
+def _check_amount(amount: object, name: str = "amount") -> float:
+    amount = check_positive(name, amount, allow_zero=True)
     if amount >= 1:
-        raise ValueError(f"amount must lie in [0, 1); got {amount}")
+        raise ValueError(f"{name} must lie in [0, 1); got {amount}")
     return amount
 
 
@@ -322,7 +322,7 @@ def iterative_prune(
         One per round.
     """
     _check_module("model", model)
-    target = _check_amount(target)
+    target = _check_amount(target, "target")
     check_int("rounds", rounds)
     check_int("steps_per_round", steps_per_round)
     per_round = 1 - (1 - target) ** (1 / rounds)

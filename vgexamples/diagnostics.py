@@ -166,7 +166,7 @@ class Recorder:
         return self
 
     def remove(self) -> None:
-        """Remove every hook and drop the recorded tensors."""
+        """Remove every hook (the tensors recorded so far stay readable)."""
         for handle in self._handles:
             handle.remove()
         self._handles.clear()

@@ -117,11 +117,17 @@ class Report:
         rec = self.recorder
         if rec is not None and rec.steps:
             for name, values in rec.update_ratio.items():
-                if values:
-                    axes[1, 1].plot(rec.steps[: len(values)], np.log10(values), label=name)
-            axes[1, 1].axhline(-3, color="grey", linestyle=":", linewidth=1)
+                v = np.asarray(values, dtype=float)
+                keep = v > 0  # a layer that did not move at all has no point on a log axis
+                if keep.any():
+                    steps = np.asarray(rec.steps[: len(v)])
+                    axes[1, 1].plot(steps[keep], v[keep], label=name)
+            axes[1, 1].axhline(1e-3, color="grey", linestyle=":", linewidth=1)
             axes[1, 1].set(
-                xlabel="step", ylabel="log10 update / weight", title="update-to-weight ratio"
+                xlabel="step",
+                ylabel="update / weight",
+                yscale="log",
+                title="update-to-weight ratio",
             )
             if len(rec.update_ratio) <= 8:
                 axes[1, 1].legend(fontsize=7)
@@ -226,6 +232,12 @@ def diagnose(
     thresholds
         Overrides for :data:`THRESHOLDS`.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be a vgexamples.data.Split; got {type(data).__name__}")
+    if next(model.parameters(), None) is None:
+        raise ValueError("model has no parameters: there is nothing to diagnose")
     check_choice("loss", loss, LOSSES)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_int("steps", steps)
@@ -237,6 +249,8 @@ def diagnose(
                 f"thresholds: unknown keys {sorted(unknown)}; allowed keys are "
                 + ", ".join(repr(k) for k in THRESHOLDS)
             )
+        for key, value in thresholds.items():
+            check_positive(f"thresholds[{key!r}]", value)
     watched = default_layers(model) if layers is None else layers
     x, y = data.x_train[:256], data.y_train[:256]
     device = next(model.parameters()).device

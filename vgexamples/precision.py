@@ -277,7 +277,7 @@ def train_precision(
         check_positive("loss_scale", loss_scale)
     if not isinstance(data, Split):
         raise TypeError(f"data must be a vgexamples.data.Split; got {type(data).__name__}")
-    if loss_scale == "dynamic" and mode == "pure" and dtype != "float32":
+    if loss_scale == "dynamic" and mode == "pure" and dt != torch.float32:
         raise ValueError(
             "loss_scale='dynamic' needs fp32 master weights: use mode='mixed', or a constant "
             "loss_scale with mode='pure'"

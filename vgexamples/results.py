@@ -33,7 +33,7 @@ def _plain(name: str, value: object) -> float | int | bool | str:
         ) from None
 
 
-def record(name: str, **values: object) -> Path | None:
+def record(name: str, **values: object) -> None:
     """Save ``values`` under ``name`` if a docs build asked for results; else do nothing.
 
     Parameters
@@ -43,10 +43,8 @@ def record(name: str, **values: object) -> Path | None:
     **values
         Numbers (Python, NumPy or 0-d torch scalars), booleans or strings.
 
-    Returns
-    -------
-    Path or None
-        The JSON file written, or ``None`` when :data:`ENV_VAR` is not set.
+    The file is ``<folder>/<name>.json``. Nothing is returned, so that a ``record(...)`` call
+    at the end of an example cell prints nothing on the page.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"name must be a dotted lower-case key like 'chapter.topic'; got {name!r}")
@@ -55,12 +53,11 @@ def record(name: str, **values: object) -> Path | None:
     plain = {key: _plain(key, value) for key, value in values.items()}
     folder = os.environ.get(ENV_VAR)
     if not folder:
-        return None
+        return
     path = Path(folder) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(plain, indent=1, sort_keys=True, allow_nan=True)
     path.write_text(text + "\n")
-    return path
 
 
 def load(name: str, folder: str | Path | None = None) -> Mapping[str, object]:

@@ -97,6 +97,9 @@ def backprop_factors(
     from .models import MLP
 
     check_int("depth", depth, minimum=2)
+    check_int("width", width)
+    check_int("batch", batch, minimum=2)
+    check_int("seed", seed, minimum=0)
     check_positive("weight_scale", weight_scale)
     torch.manual_seed(seed)
     net = MLP(width, 1, depth=depth, width=width, activation=activation, init=init)

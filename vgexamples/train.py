@@ -202,12 +202,15 @@ def train(
         Per-step losses, gradient norms and timings, periodic evaluations, and
         ``stop_reason`` if the loss became NaN or infinite (training stops at that step).
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     check_int("steps", steps)
     check_int("batch_size", batch_size)
     check_int("eval_every", eval_every)
     check_int("seed", seed, minimum=0)
     check_choice("loss", loss, LOSSES)
     check_positive("lr", lr)
+    check_positive("momentum", momentum, allow_zero=True)
     if clip_value is not None:
         check_positive("clip_value", clip_value)
     if clip_norm is not None:
@@ -217,7 +220,15 @@ def train(
     for name in ("x_train", "y_train", "x_test", "y_test"):
         check_finite_tensor(f"data.{name}", getattr(data, name))
 
-    device = torch.device(device) if device is not None else get_device()
+    if device is None:
+        device = get_device()
+    else:
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device must be a torch.device or a name such as 'cpu' or 'cuda'; got {device!r}"
+            ) from None
     model.to(device)
     data = data.to(device)
     params = [p for p in model.parameters() if p.requires_grad]

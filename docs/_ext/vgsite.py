@@ -140,6 +140,31 @@ def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(_mathjax_source(), target, dirs_exist_ok=True)
 
 
+def find_local_paths(html: str, roots: list[str]) -> list[str]:
+    """Return the local file paths (any of ``roots``, or a ``PosixPath(...)`` repr) in ``html``."""
+    found = [m.group(0) for m in re.finditer(r"PosixPath\([^)]*\)", html)]
+    for root in roots:
+        if root and root in html:
+            found.append(root)
+    return found
+
+
+def _check_no_local_paths(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    roots = [str(Path(app.srcdir).resolve().parent), str(Path.home())]
+    offenders = {}
+    for page in Path(app.outdir).rglob("*.html"):
+        hits = find_local_paths(page.read_text(encoding="utf-8", errors="replace"), roots)
+        if hits:
+            offenders[str(page.relative_to(app.outdir))] = hits
+    if offenders:
+        lines = [f"  {page}: {hits[0]}" for page, hits in sorted(offenders.items())]
+        raise ExtensionError(
+            "pages show local file paths of the build machine:\n" + "\n".join(lines)
+        )
+
+
 def _check_offline(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -301,5 +326,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _fix_thumbnails)
     app.connect("build-finished", _check_offline, priority=900)
+    app.connect("build-finished", _check_no_local_paths, priority=910)
     app.connect("build-finished", _finish, priority=950)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

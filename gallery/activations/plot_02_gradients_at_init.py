@@ -86,7 +86,8 @@ plt.show()
 # Saturation and dead units at initialization
 # -------------------------------------------
 # With He initialization the sigmoid units sit mostly in their steep region (few are
-# saturated), yet the gradient still vanishes: each layer multiplies it by at most 1/4.
+# saturated), yet the gradient still vanishes: the sigmoid's derivative is at most 1/4, and
+# He's weights are not large enough to make up for it.
 # ReLU instead loses whole units that output zero for every example of the batch.
 for name in names:
     p = profiles["he", name]
@@ -124,6 +125,7 @@ record(
         for name in names
     },
     sigmoid_he_max_saturated=max(profiles["he", "sigmoid"].saturated),
+    tanh_he_max_saturated=max(profiles["he", "tanh"].saturated),
     relu_he_zero_fraction=float(
         torch.cat(
             [(a == 0).float().flatten() for a in profiles["he", "relu"].activations.values()]

@@ -180,9 +180,11 @@ print(f"activations of a 256-example batch: {a32} B vs {a16} B (ratio {a16 / a32
 # Speed, measured here
 # --------------------
 # The median time of one square matrix product, and the median time of one training step of
-# the shallow net from the runs above. Most CPUs have no fast fp16 arithmetic: the half
-# formats are converted on the fly, and the product gets *slower*. A GPU with tensor cores
-# is where half precision pays (see the CUDA line, printed only when one is present).
+# the shallow net from the runs above. Most CPUs have no fast fp16 arithmetic, so PyTorch
+# converts fp16 on the fly; whether bf16 is faster or slower depends on the processor's
+# instructions. The ratios printed below are this machine's answer. GPUs with tensor cores
+# run both half formats natively (Micikevicius et al. 2018); the CUDA line is printed only when
+# a GPU is present.
 for n in (128, 256):
     t = {f: time_matmul(n, f, "cpu", repeats=10) for f in ("float32", "float16", "bfloat16")}
     print(

@@ -109,6 +109,5 @@ record(
 # ----------
 # The vanilla RNN learns part of the task on the shortest sequences (its test MSE is well
 # below the mean predictor's) and nothing from length 25 on: it stays at the mean predictor's
-# error. The LSTM and the GRU solve length 25 under the same budget. At length 50 the GRU still
-# solves it, while the LSTM is at the edge of what 500 steps allow: whether it gets there
-# depends on the seed (the printed table shows this seed's outcome).
+# error. The LSTM and the GRU solve length 25 under the same budget. The table above shows this
+# seed's outcome at length 50, where the budget starts to run short.

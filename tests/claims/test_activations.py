@@ -174,3 +174,8 @@ def test_some_relu_units_stay_dead_through_training(trained):
         assert sum(v[-1] for v in dead.values()) / len(dead) > 0.01
         for act in ("leaky_relu", "prelu"):
             assert all(v[-1] == 0.0 for v in trained[act, seed][1].dead.values())
+
+
+def test_he_weights_do_not_lift_the_sigmoid_factor_to_one():
+    factors = torch.cat([backprop_factors(20, 64, "sigmoid", init="he", seed=s) for s in SEEDS])
+    assert float(factors.max()) < 1.0

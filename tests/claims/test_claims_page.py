@@ -32,12 +32,13 @@ def activation_values():
     x, y = data.x_train[:512], data.y_train[:512]
     values, profiles = {}, {}
     for init in ("default", "he"):
-        for name in ("sigmoid", "relu"):
+        for name in ("sigmoid", "tanh", "relu"):
             torch.manual_seed(0)
             net = MLP(64, 10, depth=20, width=64, activation=name, init=init)
             profiles[init, name] = gradient_profile(net, x, y)
             values[f"{name}_{init}_ratio"] = profiles[init, name].ratio_first_to_last()
     values["sigmoid_he_max_saturated"] = max(profiles["he", "sigmoid"].saturated)
+    values["tanh_he_max_saturated"] = max(profiles["he", "tanh"].saturated)
     acts = profiles["he", "relu"].activations.values()
     values["relu_he_zero_fraction"] = float(
         torch.cat([(a == 0).float().flatten() for a in acts]).mean()
@@ -99,7 +100,26 @@ def test_shared_weights_verdict_from_real_profiles():
             {"sigmoid_he_ratio": 0.5, "relu_default_ratio": 0.5, "relu_he_ratio": 0.6},
             "false here",
         ),
-        (c.judge_saturation, {"sigmoid_he_ratio": 1e-10, "sigmoid_he_max_saturated": 0.9}, "holds"),
+        (
+            c.judge_saturation,
+            {
+                "sigmoid_he_ratio": 1e-10,
+                "sigmoid_he_max_saturated": 0.9,
+                "tanh_he_ratio": 1.0,
+                "tanh_he_max_saturated": 0.2,
+            },
+            "holds",
+        ),
+        (
+            c.judge_saturation,
+            {
+                "sigmoid_he_ratio": 1e-10,
+                "sigmoid_he_max_saturated": 0.01,
+                "tanh_he_ratio": 1e-5,
+                "tanh_he_max_saturated": 0.2,
+            },
+            "holds only under conditions",
+        ),
         (
             c.judge_fractions,
             {"sigmoid_default_max_factor": 0.2, "relu_he_x1_5_median_factor": 0.9},
