@@ -126,12 +126,26 @@ html_context = {"default_mode": "auto"}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "header_links_before_dropdown": 6,
+    "header_links_before_dropdown": 4,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+# single pages have no section navigation: give their width to the text
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "claims",
+        "diagnose",
+        "running",
+        "glossary",
+        "references",
+        "api",
+        "chapters/*",
+    )
+}
 html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
