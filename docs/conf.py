@@ -142,7 +142,6 @@ html_sidebars = {
         "running",
         "glossary",
         "references",
-        "api",
         "chapters/*",
     )
 }

@@ -152,6 +152,9 @@ class Recorder:
         self.output_grad: dict[str, torch.Tensor] = {}
         self.activation_outputs: dict[str, torch.Tensor] = {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        #: While False the hooks stay installed but record nothing (cheap passes between the
+        #: steps a :class:`TrainingRecorder` samples).
+        self.active = True
         self.attach()
 
     # -- hooks ---------------------------------------------------------------------------
@@ -185,6 +188,8 @@ class Recorder:
 
     def _layer_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            if not self.active:
+                return
             out = _first_tensor(output)
             if out is None:
                 return
@@ -200,6 +205,8 @@ class Recorder:
 
     def _activation_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            if not self.active:
+                return
             out = _first_tensor(output)
             if out is not None:
                 self.activation_outputs[name] = out.detach()
@@ -430,6 +437,8 @@ class TrainingRecorder:
 
     def after_step(self, step: int, model: nn.Module) -> None:
         """Record the update-to-weight ratio of the step just taken."""
+        # hooks only do work on the forward/backward passes of the steps that are recorded
+        self.recorder.active = self._due(step + 1)
         if not self._before:
             return
         for name, old in self._before.items():
