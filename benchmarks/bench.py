@@ -149,28 +149,29 @@ _ASSET = re.compile(r"""<(?:script|img|link)\b[^>]*?(?:src|href)=["']([^"'#?]+)"
 
 
 def page_weights() -> dict[str, int]:
-    """Bytes of each page's HTML plus the assets it loads that not every page loads."""
+    """Bytes of each page's HTML plus the files it loads that are its own.
+
+    Site-wide files under ``_static/`` (theme, search, MathJax: fetched once and cached for
+    every page) are excluded; figures and other page assets count.
+    """
+    static = (HTML / "_static").resolve()
     pages = [
         p
         for p in HTML.rglob("*.html")
         if not p.relative_to(HTML).as_posix().startswith(("_static/", "_images/"))
     ]
-    assets: dict[Path, set[Path]] = {}
+    weights = {}
     for page in pages:
-        found = set()
+        own = set()
         for ref in _ASSET.findall(page.read_text(encoding="utf-8", errors="replace")):
             if "://" in ref or ref.startswith("data:"):
                 continue
             target = (page.parent / ref).resolve()
-            if target.is_file():
-                found.add(target)
-        assets[page] = found
-    shared = set.intersection(*assets.values()) if assets else set()
-    # MathJax's fonts/extensions are loaded by MathJax itself, shared by every math page
-    weights = {}
-    for page, found in assets.items():
-        own = page.stat().st_size + sum(a.stat().st_size for a in found - shared)
-        weights[page.relative_to(HTML).as_posix()] = own
+            if target.is_file() and static not in target.parents:
+                own.add(target)
+        weights[page.relative_to(HTML).as_posix()] = page.stat().st_size + sum(
+            a.stat().st_size for a in own
+        )
     return weights
 
 
