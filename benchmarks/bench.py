@@ -186,7 +186,7 @@ def main() -> None:
         "--parallel",
         type=int,
         default=0,
-        help="also time a cold build with sphinx-gallery parallel=N",
+        help="also time a cold build with VGEXAMPLES_GALLERY_PARALLEL=N (0 = serial)",
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
