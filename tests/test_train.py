@@ -129,3 +129,16 @@ def test_make_optimizer_types():
     assert make_optimizer("momentum", params, 0.1).defaults["momentum"] == 0.9
     with pytest.raises(ValueError, match="lr"):
         make_optimizer("sgd", params, 0)
+
+
+def test_minibatches_cover_each_epoch_and_repeat_with_the_seed():
+    from vgexamples.train import minibatches
+
+    batches = list(minibatches(10, 3, 7, seed=4))
+    assert [s for s, _ in batches] == list(range(1, 8))
+    first_epoch = torch.cat([idx for _, idx in batches[:3]])
+    assert len(set(first_epoch.tolist())) == 9  # no repeats within an epoch
+    again = [idx for _, idx in minibatches(10, 3, 7, seed=4)]
+    assert all(torch.equal(a, b) for (_, a), b in zip(batches, again, strict=True))
+    with pytest.raises(ValueError, match="batch_size"):
+        next(minibatches(10, 0, 1))

@@ -37,7 +37,7 @@ from ._checks import check_choice, check_int, check_positive
 from .data import Split
 from .models import MLP
 from .runtime import get_device
-from .train import History, evaluate, make_optimizer, train
+from .train import History, evaluate, make_optimizer, minibatches, train
 
 __all__ = [
     "count_macs",
@@ -486,17 +486,9 @@ def distill(
         teacher.train(was_training)
     params = [p for p in student.parameters() if p.requires_grad]
     opt = make_optimizer(optimizer, params, lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    n = len(data.x_train)
-    order = torch.randperm(n, generator=gen)
-    cursor = 0
     hist = History()
     student.train()
-    for step in range(1, steps + 1):
-        if cursor + batch_size > n:
-            order, cursor = torch.randperm(n, generator=gen), 0
-        idx = order[cursor : cursor + batch_size].to(device)
-        cursor += batch_size
+    for step, idx in minibatches(len(data.x_train), batch_size, steps, seed, device):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         out = student(data.x_train[idx])

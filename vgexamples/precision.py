@@ -30,7 +30,7 @@ from ._checks import check_choice, check_finite_tensor, check_int, check_positiv
 from .data import Split
 from .diagnostics import Recorder
 from .runtime import get_device
-from .train import History, make_optimizer
+from .train import History, make_optimizer, minibatches
 
 __all__ = [
     "FORMATS",
@@ -304,10 +304,6 @@ def train_precision(
                 return model(x)
         return model(x)
 
-    gen = torch.Generator().manual_seed(seed)
-    n = len(data.x_train)
-    order = torch.randperm(n, generator=gen)
-    cursor = 0
     hist = History()
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     model.train()
@@ -329,11 +325,7 @@ def train_precision(
             model.train()
         hist.eval_step.append(step)
 
-    for step in range(1, steps + 1):
-        if cursor + batch_size > n:
-            order, cursor = torch.randperm(n, generator=gen), 0
-        idx = order[cursor : cursor + batch_size].to(device)
-        cursor += batch_size
+    for step, idx in minibatches(len(data.x_train), batch_size, steps, seed, device):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         value = nn.functional.cross_entropy(forward(data.x_train[idx]).float(), data.y_train[idx])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -20,7 +20,16 @@ from ._checks import check_choice, check_finite_tensor, check_int, check_positiv
 from .data import Split
 from .runtime import get_device
 
-__all__ = ["LOSSES", "OPTIMIZERS", "Callback", "History", "evaluate", "make_optimizer", "train"]
+__all__ = [
+    "LOSSES",
+    "OPTIMIZERS",
+    "Callback",
+    "History",
+    "evaluate",
+    "make_optimizer",
+    "minibatches",
+    "train",
+]
 
 #: Optimizer names accepted by :func:`make_optimizer` and :func:`train`.
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
@@ -108,6 +117,31 @@ def make_optimizer(
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def minibatches(
+    n: int, batch_size: int, steps: int, seed: int = 0, device: torch.device | str | None = None
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield ``(step, indices)`` for steps ``1..steps``: seeded mini-batches of ``range(n)``.
+
+    The examples are visited in a random order drawn from a private generator seeded with
+    ``seed`` (the global random state is untouched); a new order is drawn whenever fewer than
+    ``batch_size`` unvisited examples remain. Every training loop of the library uses this, so
+    the same seed gives the same batches everywhere.
+    """
+    check_int("n", n)
+    check_int("batch_size", batch_size)
+    check_int("steps", steps)
+    check_int("seed", seed, minimum=0)
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=gen)
+    cursor = 0
+    for step in range(1, steps + 1):
+        if cursor + batch_size > n:
+            order, cursor = torch.randperm(n, generator=gen), 0
+        idx = order[cursor : cursor + batch_size]
+        cursor += batch_size
+        yield step, (idx if device is None else idx.to(device))
 
 
 def _loss_fn(name: str):
@@ -237,10 +271,6 @@ def train(
     before = [cb.after_backward for cb in callbacks if hasattr(cb, "after_backward")]
     after = [cb.after_step for cb in callbacks if hasattr(cb, "after_step")]
 
-    gen = torch.Generator().manual_seed(seed)
-    n = len(data.x_train)
-    order = torch.randperm(n, generator=gen)
-    cursor = 0
     hist = History()
     model.train()
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -253,11 +283,7 @@ def train(
         hist.test_loss.append(te_loss)
         hist.test_accuracy.append(te_acc)
 
-    for step in range(1, steps + 1):
-        if cursor + batch_size > n:
-            order, cursor = torch.randperm(n, generator=gen), 0
-        idx = order[cursor : cursor + batch_size].to(device)
-        cursor += batch_size
+    for step, idx in minibatches(len(data.x_train), batch_size, steps, seed, device):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         value = loss_fn(model(data.x_train[idx]), data.y_train[idx])
