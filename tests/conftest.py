@@ -27,11 +27,31 @@ def pytest_ignore_collect(collection_path, config):
 
 
 @pytest.fixture(scope="session")
+def device():
+    """Where the tests run: the CPU, whatever the machine has."""
+    return torch.device("cpu")
+
+
+@pytest.fixture(scope="session")
+def seeds():
+    """The seeds a statistical unit test repeats over (claim tests name their own)."""
+    return (0, 1, 2)
+
+
+@pytest.fixture(scope="session")
 def digits():
     """The digits split every test shares (loading it is cheap but not free)."""
     from vgexamples.data import load_digits
 
     return load_digits(seed=0)
+
+
+@pytest.fixture(scope="session")
+def small():
+    """The digits with 100 training images: for tests that train a few steps."""
+    from vgexamples.data import load_digits
+
+    return load_digits(seed=0, n_train=100)
 
 
 @pytest.fixture(autouse=True)

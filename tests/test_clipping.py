@@ -1,4 +1,4 @@
-"""Unit tests of vgexamples.clipping and vgexamples.exploding."""
+"""Unit tests of vgexamples.clipping."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from vgexamples.clipping import (
     summarize_sweep,
 )
 from vgexamples.data import make_split
-from vgexamples.exploding import chain_bias_gradients, exploding_mlp
+from vgexamples.models import MLP
 
 
 def test_clip_gradient_both_kinds():
@@ -46,20 +46,6 @@ def test_cosine_similarity():
         cosine_similarity(a, torch.zeros(2))
 
 
-def test_chain_and_exploding_mlp():
-    grads = chain_bias_gradients(4, weight=8.0)
-    assert grads == pytest.approx([8.0**3 / 4**4, 8.0**2 / 4**3, 8.0 / 4**2, 1 / 4])
-    with pytest.raises(ValueError, match="depth"):
-        chain_bias_gradients(0)
-    torch.manual_seed(0)
-    a = exploding_mlp(5, 2, depth=2, width=4, gain=1.0)
-    torch.manual_seed(0)
-    b = exploding_mlp(5, 2, depth=2, width=4, gain=3.0)
-    assert torch.allclose(3 * a.linears[0].weight, b.linears[0].weight)
-    with pytest.raises(ValueError, match="gain"):
-        exploding_mlp(5, 2, gain=0.0)
-
-
 @pytest.fixture(scope="module")
 def tiny_sweep():
     gen = torch.Generator().manual_seed(0)
@@ -67,7 +53,7 @@ def tiny_sweep():
     y = (x[:, 0] > 0).long()
     data = make_split(x, y, seed=0)
     return clipping_sweep(
-        lambda: exploding_mlp(4, 2, depth=2, width=8, gain=1.0),
+        lambda: MLP(4, 2, depth=2, width=8, init="he"),
         data,
         thresholds=[0.1, 1.0],
         seeds=[0, 1],
@@ -86,6 +72,12 @@ def test_sweep_and_summary(tiny_sweep):
     assert all(n == 2 for n in s["value"]["n"])
     fig, axes = plt.subplots(1, 2)
     plot_clipping_sweep(*axes, tiny_sweep, value_scale=2.0)
+    # per kind: a failed and a non-finite line, plus the unclipped reference line
+    assert len(axes[0].get_lines()) == 2 * 2 + 1
+    value_line = axes[0].get_lines()[0]
+    assert list(value_line.get_xdata()) == pytest.approx([0.2, 2.0])  # thresholds x value_scale
+    assert list(value_line.get_ydata()) == list(s["value"]["failed"])
+    assert axes[0].get_xscale() == "log" and axes[1].get_xscale() == "log"
     plt.close(fig)
 
 

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from vgexamples.cnn import BilinearCNN, DeepCNN, SmallCNN, conv_block, separable_conv
-from vgexamples.compression import count_macs, count_parameters
+from vgexamples.compression import count_macs
+from vgexamples.models import count_parameters
 
 
 def test_separable_conv_parameters():

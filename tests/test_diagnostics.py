@@ -4,14 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from vgexamples.diagnostics import (
-    Recorder,
-    TrainingRecorder,
-    activation_stats,
-    gradient_profile,
-)
+from vgexamples.diagnostics import Recorder, activation_stats, gradient_profile, gradient_values
 from vgexamples.models import MLP
-from vgexamples.train import train
 
 
 def _hook_count(model):
@@ -117,24 +111,6 @@ def test_activation_stats_saturation_and_dead_units():
     assert conv["dead"] == 1.0
 
 
-def test_training_recorder_collects_update_ratios(digits):
-    torch.manual_seed(0)
-    net = MLP(64, 10, depth=3, width=16, activation="tanh", init="xavier")
-    rec = TrainingRecorder(net, every=5)
-    data = digits
-    train(net, data, steps=20, lr=0.1, callbacks=[rec], device="cpu")
-    rec.remove()
-    assert rec.steps == [1, 5, 10, 15, 20]
-    for name in rec.layers if hasattr(rec, "layers") else rec.recorder.layers:
-        assert len(rec.update_ratio[name]) == 5
-        assert all(0 < r < 1 for r in rec.update_ratio[name])
-        assert len(rec.weight_grad_norm[name]) == 5
-    assert all(len(v) == 5 for v in rec.saturated.values())
-    assert _hook_count(net) == 0
-    with pytest.raises(ValueError, match="every"):
-        TrainingRecorder(net, every=0)
-
-
 def test_profile_ratio_and_bad_loss():
     net = MLP(4, 2, depth=2, width=4)
     prof = gradient_profile(net, torch.randn(8, 4), torch.randint(0, 2, (8,)))
@@ -145,3 +121,19 @@ def test_profile_ratio_and_bad_loss():
         prof.ratio_first_to_last("loss")
     with pytest.raises(ValueError, match="loss"):
         gradient_profile(net, torch.randn(8, 4), torch.zeros(8), loss="l1")
+
+
+def test_gradient_values_are_the_flattened_gradients():
+    torch.manual_seed(0)
+    net = MLP(6, 3, depth=2, width=8)
+    x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+    g = gradient_values(net, x, y, "weights")
+    assert all(p.grad is None for p in net.parameters())  # left as before
+    nn.functional.cross_entropy(net(x), y).backward()
+    assert torch.equal(g, torch.cat([p.grad.flatten() for p in net.parameters()]))
+    acts = gradient_values(net, x, y, "activations")
+    assert acts.numel() == 16 * (8 + 8 + 3)  # dL/dz of every linear layer's output
+    both = gradient_values(net, x, y)
+    assert torch.equal(both, torch.cat([g, acts]))
+    with pytest.raises(ValueError, match="which"):
+        gradient_values(net, x, y, "biases")

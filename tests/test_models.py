@@ -2,7 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from vgexamples.models import ACTIVATIONS, INITS, MLP, init_weights, make_activation, n_parameters
+from vgexamples.activations import ACTIVATIONS, make_activation
+from vgexamples.compression import prune_magnitude
+from vgexamples.data import load_digits
+from vgexamples.models import MLP, count_parameters, init_weights, seeded_mlp
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -17,7 +20,7 @@ def test_mlp_forward_every_activation(activation):
 def test_mlp_flattens_images_and_counts_parameters():
     net = MLP(64, 10, depth=2, width=8)
     assert net(torch.randn(4, 1, 8, 8)).shape == (4, 10)
-    assert n_parameters(net) == 64 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10
+    assert count_parameters(net) == 64 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10
 
 
 @pytest.mark.parametrize(
@@ -82,7 +85,53 @@ def test_error_lists_allowed_values():
 
 
 def test_init_weights_reaches_conv_layers():
-    conv = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv2d(8, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3))
     init_weights(conv, "normal", std=0.5)
-    assert float(conv[0].bias.detach().abs().sum()) == 0.0
-    assert set(INITS) == {"default", "normal", "xavier", "he"}
+    for layer in (conv[0], conv[2]):
+        assert float(layer.weight.detach().std()) == pytest.approx(0.5, rel=0.05)
+        assert float(layer.bias.detach().abs().sum()) == 0.0
+    init_weights(conv, "he")
+    fan_in = 32 * 3 * 3  # He's variance uses the convolution's fan-in, not its channels
+    assert float(conv[2].weight.detach().var()) == pytest.approx(2 / fan_in, rel=0.05)
+
+
+def test_gain_multiplies_every_linear_layer():
+    torch.manual_seed(0)
+    base = MLP(5, 2, depth=2, width=4, init="he")
+    torch.manual_seed(0)
+    scaled = MLP(5, 2, depth=2, width=4, init="he", gain=3.0)
+    for a, b in zip(base.linears, scaled.linears, strict=True):
+        assert torch.allclose(3 * a.weight, b.weight)
+        assert torch.equal(a.bias, b.bias)
+    with pytest.raises(ValueError, match="gain"):
+        MLP(5, 2, depth=2, width=4, gain=0.0)
+
+
+def test_seeded_mlp_is_reproducible_and_sized():
+    data = load_digits(seed=0)
+    a = seeded_mlp(data, 3, depth=2, width=8, activation="tanh", device="cpu")
+    b = seeded_mlp(data, 3, depth=2, width=8, activation="tanh", device="cpu")
+    c = seeded_mlp(data, 4, depth=2, width=8, activation="tanh", device="cpu")
+    assert a.linears[0].in_features == 64 and a.head.out_features == 10
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a.linears[0].weight, c.linears[0].weight)
+    with pytest.raises(TypeError, match="data"):
+        seeded_mlp((1, 2), 0, depth=1, width=2)
+    with pytest.raises(ValueError, match="seed"):
+        seeded_mlp(data, -1, depth=1, width=2)
+    with pytest.raises(ValueError, match="device"):
+        seeded_mlp(data, 0, depth=1, width=2, device="gpu")
+
+
+def test_count_parameters_sees_pruning_masks():
+    torch.manual_seed(0)
+    net = MLP(64, 10, depth=2, width=16)
+    n = 64 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+    assert count_parameters(net) == n
+    prune_magnitude(net, 0.5, scope="layer")
+    assert count_parameters(net) == n  # the masked weights are still stored
+    weights = 64 * 16 + 16 * 16 + 16 * 10
+    assert count_parameters(net, nonzero=True) == n - weights // 2
+    with pytest.raises(TypeError, match="model"):
+        count_parameters("net")

@@ -1,4 +1,4 @@
-"""Unit tests for vgexamples.monitors and the bias-gradient norms in vgexamples.diagnostics."""
+"""Unit tests for vgexamples.monitors (and the bias-gradient norms they read)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ import torch
 from torch import nn
 
 from vgexamples.data import load_digits
-from vgexamples.diagnostics import Recorder, TrainingRecorder, gradient_profile
-from vgexamples.models import MLP
-from vgexamples.monitors import InputQuantiles, PeriodicProfile
-from vgexamples.runs import seeded_mlp
+from vgexamples.diagnostics import Recorder, gradient_profile
+from vgexamples.models import MLP, seeded_mlp
+from vgexamples.monitors import InputQuantiles, PeriodicProfile, TrainingRecorder
 from vgexamples.train import train
+
+
+def _hook_count(model):
+    return sum(
+        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+        for m in model.modules()
+    )
 
 
 @pytest.fixture
@@ -139,3 +145,33 @@ def test_input_quantiles_bad_arguments(batch):
     other = nn.Tanh()
     with pytest.raises(ValueError, match="not called"):
         InputQuantiles(other, x).record(0, net)
+
+
+def test_training_recorder_collects_update_ratios(digits):
+    torch.manual_seed(0)
+    net = MLP(64, 10, depth=3, width=16, activation="tanh", init="xavier")
+    rec = TrainingRecorder(net, every=5)
+    data = digits
+    train(net, data, steps=20, lr=0.1, callbacks=[rec], device="cpu")
+    rec.remove()
+    assert rec.steps == [1, 5, 10, 15, 20]
+    for name in rec.recorder.layers:
+        assert len(rec.update_ratio[name]) == 5
+        assert all(0 < r < 1 for r in rec.update_ratio[name])
+        assert len(rec.weight_grad_norm[name]) == 5
+    assert all(len(v) == 5 for v in rec.saturated.values())
+    assert _hook_count(net) == 0
+    with pytest.raises(ValueError, match="every"):
+        TrainingRecorder(net, every=0)
+
+
+def test_training_recorder_update_ratio_by_hand(digits):
+    torch.manual_seed(0)
+    net = MLP(64, 10, depth=2, width=16)
+    before = net.linears[0].weight.detach().clone()
+    rec = TrainingRecorder(net, every=1)
+    train(net, digits, steps=1, lr=0.1, callbacks=[rec], device="cpu")
+    rec.remove()
+    after = net.linears[0].weight.detach()
+    expected = float((after - before).std() / before.std())
+    assert rec.update_ratio["blocks.0.0"] == [pytest.approx(expected, rel=1e-5)]

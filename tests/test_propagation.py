@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from fractions import Fraction
 
 import pytest
 import torch
 
+from vgexamples.diagnostics import gradient_profile
 from vgexamples.models import MLP
-from vgexamples.propagation import layer_gains, moment_factors, variance_profile, weight_variance
+from vgexamples.propagation import (
+    backprop_factors,
+    chain_bias_gradients,
+    factor_stats,
+    layer_gains,
+    moment_factors,
+    running_product,
+    variance_profile,
+    weight_variance,
+)
 
 
 def test_weight_variance_per_scheme():
@@ -92,3 +104,47 @@ def test_variance_profile_relu_he_holds_and_xavier_halves():
 def test_variance_profile_bad_loss():
     with pytest.raises(ValueError, match="loss"):
         variance_profile(MLP(2, 2, depth=1, width=2), torch.randn(4, 2), torch.zeros(4), loss="l1")
+
+
+def test_running_product_exact():
+    assert running_product([Fraction(1, 4), Fraction(1, 3), Fraction(1, 4)]) == [
+        Fraction(1, 4),
+        Fraction(1, 12),
+        Fraction(1, 48),
+    ]
+    with pytest.raises(ValueError, match="factors"):
+        running_product([])
+
+
+def test_backprop_factors_are_consecutive_gradient_ratios():
+    f = backprop_factors(6, 16, "sigmoid", seed=3, weight_scale=2.0)
+    assert f.shape == (5,)  # depth - 1 ratios between consecutive hidden layers
+    # the same network and batch, measured by hand: ||dL/dz_l|| / ||dL/dz_{l+1}||
+    torch.manual_seed(3)
+    net = MLP(16, 1, depth=6, width=16, activation="sigmoid", gain=2.0)
+    x = torch.randn(256, 16)
+    g = gradient_profile(net, x, torch.zeros(256, 1), loss="mse").output_grad_norm[:-1]
+    by_hand = [g[i] / g[i + 1] for i in range(5)][::-1]
+    assert f.tolist() == pytest.approx(by_hand, rel=1e-5)
+    with pytest.raises(ValueError, match="depth"):
+        backprop_factors(1, 16)
+    with pytest.raises(ValueError, match="weight_scale"):
+        backprop_factors(4, 16, weight_scale=0)
+
+
+def test_factor_stats_pools_the_seeds():
+    pooled = torch.cat([backprop_factors(5, 8, "tanh", seed=s) for s in (0, 1)])
+    median, largest = factor_stats("tanh", depth=5, width=8, seeds=(0, 1))
+    assert median == pytest.approx(float(pooled.median()))
+    assert largest == pytest.approx(float(pooled.max()))
+    with pytest.raises(ValueError, match="seeds"):
+        factor_stats("tanh", seeds=())
+
+
+def test_chain_bias_gradients_follow_the_chain_rule():
+    grads = chain_bias_gradients(4, weight=8.0)
+    assert grads[-1] == pytest.approx(0.25)  # sigma'(0) of the last neuron
+    for a, b in itertools.pairwise(grads):
+        assert a / b == pytest.approx(8.0 / 4)
+    with pytest.raises(ValueError, match="x"):
+        chain_bias_gradients(3, x=float("nan"))

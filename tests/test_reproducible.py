@@ -14,8 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [
-    "gallery/activations/plot_01_activation_functions.py",
-    "gallery/activations/plot_02_gradients_at_init.py",
+    "gallery/vanishing/plot_01_activation_functions.py",
+    "gallery/vanishing/plot_02_gradients_at_init.py",
 ]
 # wall-clock measurements legitimately differ between runs
 TIMING = re.compile(r"\d+(?:\.\d+)?(?:e[+-]?\d+)?\s*(?:ms|µs|us|ns|s|seconds|sec)\b", re.I)

@@ -1,13 +1,15 @@
 """vgexamples: the small library behind the site's experiments on vanishing and exploding
 gradients.
 
-Foundations: :mod:`~vgexamples.runtime` (seeding, threads, device), :mod:`~vgexamples.data`,
-:mod:`~vgexamples.models`, :mod:`~vgexamples.train`, :mod:`~vgexamples.diagnostics`,
-:mod:`~vgexamples.health`, :mod:`~vgexamples.plotting`, :mod:`~vgexamples.theory`.
-Chapters: :mod:`~vgexamples.monitors`, :mod:`~vgexamples.propagation`, :mod:`~vgexamples.runs`,
-:mod:`~vgexamples.exploding`, :mod:`~vgexamples.clipping`, :mod:`~vgexamples.cliff`,
+Foundations: :mod:`~vgexamples.runtime` (seeding, threads, device, timing),
+:mod:`~vgexamples.data`, :mod:`~vgexamples.activations`, :mod:`~vgexamples.models`,
+:mod:`~vgexamples.train` (the one training loop, budgets, precision), :mod:`~vgexamples.state`,
+:mod:`~vgexamples.diagnostics`, :mod:`~vgexamples.monitors`, :mod:`~vgexamples.health`,
+:mod:`~vgexamples.plotting`.
+Chapters: :mod:`~vgexamples.propagation`, :mod:`~vgexamples.clipping`, :mod:`~vgexamples.cliff`,
 :mod:`~vgexamples.sequences`, :mod:`~vgexamples.precision`, :mod:`~vgexamples.compression`,
 :mod:`~vgexamples.cnn`, :mod:`~vgexamples.textures`.
+The experiments, one home each: :mod:`~vgexamples.experiments`.
 The claims page: :mod:`~vgexamples.results`, :mod:`~vgexamples.claims`.
 """
 

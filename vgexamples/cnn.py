@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_int
-from .models import ACTIVATIONS, INITS, init_weights, make_activation
+from .activations import ACTIVATIONS, make_activation
+from .models import INITS, init_weights
 
 __all__ = ["BilinearCNN", "DeepCNN", "SmallCNN", "conv_block", "separable_conv"]
 
@@ -68,7 +69,7 @@ class SmallCNN(nn.Module):
         sees one input channel, where a depthwise filter would be a single 3x3 kernel;
         MobileNets likewise keep a standard first layer).
     activation
-        One of :data:`vgexamples.models.ACTIVATIONS`.
+        One of :data:`vgexamples.activations.ACTIVATIONS`.
     n_pool
         Number of blocks followed by 2x2 max-pooling (two turn 8x8 digits into 2x2 maps).
 

@@ -2,10 +2,10 @@
 measurements that say what a compression really buys.
 
 Counting and timing
-    :func:`count_parameters` (all or non-zero), :func:`count_macs` (multiply-accumulates of
-    one forward pass, counted with hooks on linear and convolutional layers),
-    :func:`saved_bytes` (size of ``torch.save(state_dict)``), :func:`time_inference` (median
-    wall-clock time of repeated forward passes).
+    :func:`count_macs` (multiply-accumulates of one forward pass, counted with hooks on
+    linear and convolutional layers), :func:`saved_bytes` (size of
+    ``torch.save(state_dict)``), :func:`time_inference` (median wall-clock time of repeated
+    forward passes); parameters are counted by :func:`vgexamples.models.count_parameters`.
 Pruning (Han et al. 2015)
     :func:`prune_magnitude` masks the smallest weights with ``torch.nn.utils.prune``, per layer
     or globally; :func:`sparsity` measures the result; :func:`make_pruning_permanent` folds the
@@ -16,8 +16,8 @@ Low-rank factorization (Denton et al. 2014; Jaderberg et al. 2014)
     :func:`factorize_linear` replaces a linear layer by two thinner ones from its truncated SVD;
     :func:`low_rank_mlp` does it for chosen layers of a network.
 Knowledge distillation (Hinton et al. 2015)
-    :func:`distillation_loss` and :func:`distill`, a training loop on the teacher's softened
-    outputs that draws the same mini-batches as :func:`vgexamples.train.train`.
+    :func:`distillation_loss`, and :class:`DistillationLoss`, the same loss as an objective
+    for :func:`vgexamples.train.train`: distillation is training with another loss.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from __future__ import annotations
 import copy
 import io
 import math
-import statistics
-import time
 from collections.abc import Sequence
 
 import torch
@@ -36,13 +34,13 @@ from torch.nn.utils import prune
 from ._checks import check_choice, check_int, check_positive
 from .data import Split
 from .models import MLP
-from .runtime import get_device
-from .train import History, evaluate, make_optimizer, minibatches, train
+from .runtime import median_seconds
+from .state import training_mode
+from .train import History, train
 
 __all__ = [
+    "DistillationLoss",
     "count_macs",
-    "count_parameters",
-    "distill",
     "distillation_loss",
     "factorize_linear",
     "iterative_prune",
@@ -66,26 +64,6 @@ def _check_module(name: str, model: object) -> nn.Module:
 
 
 # -- counting and timing -------------------------------------------------------------------
-def count_parameters(model: nn.Module, *, nonzero: bool = False) -> int:
-    """Number of parameter values of ``model``.
-
-    With ``nonzero=True``, count only the values that are not exactly zero *as the model
-    computes with them*: for a layer pruned with ``torch.nn.utils.prune`` that is the masked
-    ``weight`` (stored as ``weight_orig`` times ``weight_mask``), not the parameter itself.
-    """
-    _check_module("model", model)
-    total = 0
-    for module in model.modules():
-        for name, p in module.named_parameters(recurse=False):
-            if name.endswith("_orig"):
-                base = name.removesuffix("_orig")
-                effective = getattr(module, base)
-                total += int((effective != 0).sum()) if nonzero else p.numel()
-            else:
-                total += int((p != 0).sum()) if nonzero else p.numel()
-    return total
-
-
 @torch.no_grad()
 def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     """Multiply-accumulate operations of one forward pass on a single example.
@@ -149,28 +127,13 @@ def time_inference(
 ) -> float:
     """Median wall-clock seconds of ``model(x)`` in eval mode over ``repeats`` runs.
 
-    ``warmup`` untimed runs come first; CUDA work is synchronized before each reading. Timings
-    depend on the machine and on its load: compare models measured in the same run.
+    Timed by :func:`vgexamples.runtime.median_seconds` (``warmup`` untimed runs first, CUDA
+    work synchronized before each reading). Timings depend on the machine and on its load:
+    compare models measured in the same run. The model's mode is restored.
     """
     _check_module("model", model)
-    check_int("repeats", repeats)
-    check_int("warmup", warmup, minimum=0)
-    sync = torch.cuda.synchronize if x.device.type == "cuda" else (lambda: None)
-    was_training = model.training
-    model.eval()
-    try:
-        for _ in range(warmup):
-            model(x)
-        sync()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            model(x)
-            sync()
-            times.append(time.perf_counter() - t0)
-    finally:
-        model.train(was_training)
-    return statistics.median(times)
+    with training_mode(model, False):
+        return median_seconds(lambda: model(x), repeats=repeats, warmup=warmup, device=x.device)
 
 
 # -- pruning -------------------------------------------------------------------------------
@@ -433,83 +396,48 @@ def distillation_loss(
     return alpha * t * t * soft + (1 - alpha) * hard
 
 
-def distill(
-    student: nn.Module,
-    teacher: nn.Module | None,
-    data: Split,
-    *,
-    temperature: float = 4.0,
-    alpha: float = 0.9,
-    steps: int = 500,
-    lr: float = 0.1,
-    optimizer: str = "sgd",
-    batch_size: int = 64,
-    seed: int = 0,
-    eval_every: int = 50,
-    weight_decay: float = 0.0,
-    device: torch.device | str | None = None,
-) -> History:
-    """Train ``student`` on :func:`distillation_loss` against a fixed ``teacher``.
+class DistillationLoss:
+    """:func:`distillation_loss` against a fixed teacher, as an objective for
+    :func:`vgexamples.train.train`.
 
-    Mini-batches are drawn exactly as :func:`vgexamples.train.train` draws them for the same
-    ``seed``, so a student trained on hard labels (``teacher=None`` or ``alpha=0``) and one
-    trained on soft targets see the same examples in the same order.
+    ``train(student, data, loss=DistillationLoss(teacher, temperature=4.0, alpha=0.9))``
+    trains the student on the teacher's softened outputs for the training images, with the
+    same mini-batches, evaluations and stop rules as any other run; evaluations use the hard
+    labels (cross-entropy and accuracy). With ``alpha=0`` it is plain cross-entropy training.
 
-    Returns
-    -------
-    History
-        As from :func:`vgexamples.train.train` (test accuracy on the hard labels).
+    Parameters
+    ----------
+    teacher
+        The trained teacher; it is evaluated once, in eval mode, on the whole training set
+        when training starts (its mode is restored).
+    temperature, alpha
+        As in :func:`distillation_loss`.
     """
-    _check_module("student", student)
-    if teacher is not None:
+
+    eval_loss = "cross_entropy"
+
+    def __init__(self, teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.9) -> None:
         _check_module("teacher", teacher)
-    check_int("steps", steps)
-    check_int("batch_size", batch_size)
-    check_int("eval_every", eval_every)
-    check_int("seed", seed, minimum=0)
-    check_positive("lr", lr)
-    check_positive("temperature", temperature)
-    if teacher is None:
-        alpha = 0.0
-    if not isinstance(data, Split):
-        raise TypeError(f"data must be a vgexamples.data.Split; got {type(data).__name__}")
-    device = torch.device(device) if device is not None else get_device()
-    student.to(device)
-    data = data.to(device)
-    teacher_logits = None
-    if teacher is not None and alpha > 0:
-        teacher.to(device)
-        was_training = teacher.training
-        teacher.eval()
-        with torch.no_grad():
-            teacher_logits = teacher(data.x_train)
-        teacher.train(was_training)
-    params = [p for p in student.parameters() if p.requires_grad]
-    opt = make_optimizer(optimizer, params, lr, weight_decay=weight_decay)
-    hist = History()
-    student.train()
-    for step, idx in minibatches(len(data.x_train), batch_size, steps, seed, device):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        out = student(data.x_train[idx])
-        if teacher_logits is None:
-            value = nn.functional.cross_entropy(out, data.y_train[idx])
-        else:
-            value = distillation_loss(
-                out, teacher_logits[idx], data.y_train[idx], temperature, alpha
-            )
-        if not torch.isfinite(value):
-            hist.stop_reason = f"stopped at step {step}: the training loss became non-finite"
-            break
-        value.backward()
-        opt.step()
-        hist.step_time.append(time.perf_counter() - t0)
-        hist.loss.append(float(value.detach()))
-        if step % eval_every == 0 or step == steps:
-            tr_loss, _ = evaluate(student, data.x_train, data.y_train)
-            te_loss, te_acc = evaluate(student, data.x_test, data.y_test)
-            hist.eval_step.append(step)
-            hist.train_loss.append(tr_loss)
-            hist.test_loss.append(te_loss)
-            hist.test_accuracy.append(te_acc)
-    return hist
+        check_positive("temperature", temperature)
+        alpha = check_positive("alpha", alpha, allow_zero=True)
+        if alpha > 1:
+            raise ValueError(f"alpha must lie in [0, 1]; got {alpha}")
+        self.teacher, self.temperature, self.alpha = teacher, float(temperature), alpha
+        self.teacher_logits: torch.Tensor | None = None
+
+    def bind(self, data: Split) -> None:
+        """Compute the teacher's logits for ``data.x_train`` (called by ``train``)."""
+        self.teacher.to(data.x_train.device)
+        with training_mode(self.teacher, False), torch.no_grad():
+            self.teacher_logits = self.teacher(data.x_train)
+
+    def __call__(
+        self, output: torch.Tensor, target: torch.Tensor, index: torch.Tensor
+    ) -> torch.Tensor:
+        if self.alpha == 0:
+            return nn.functional.cross_entropy(output, target)
+        if self.teacher_logits is None:
+            raise RuntimeError("DistillationLoss is used before bind(data) computed the targets")
+        return distillation_loss(
+            output, self.teacher_logits[index], target, self.temperature, self.alpha
+        )

@@ -1,14 +1,16 @@
-"""Per-layer gradient and activation statistics, recorded with hooks, one call each.
+"""Per-layer gradient and activation statistics of one pass, recorded with hooks, one call each.
 
 * :func:`gradient_profile` -- one forward/backward pass on a batch: per-layer weight-gradient
   norms, norms of the gradient with respect to each layer's output (the back-propagated signal
   of Glorot & Bengio 2010), activation statistics, fraction of saturated and dead units.
-* :class:`TrainingRecorder` -- a :func:`vgexamples.train.train` callback recording the same
-  per-layer quantities during training, plus the update-to-weight ratio.
+* :func:`gradient_values` -- every gradient value of one pass as one flat tensor (the
+  parameters' gradients, the back-propagated activation gradients, or both).
+* :func:`activation_stats` -- mean, spread, saturated and dead fractions of one layer's output.
 * :class:`Recorder` -- the hooks themselves, for any ``torch.nn.Module``.
 
 Removing a recorder (``remove()`` or leaving its ``with`` block) deletes every hook it added;
-the model is then exactly as before.
+the model is then exactly as before. Watching a model *while it trains* is the job of
+:mod:`vgexamples.monitors`.
 """
 
 from __future__ import annotations
@@ -20,35 +22,21 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int
+from ._checks import check_choice
+from .activations import ACTIVATION_TYPES, SATURATION_FRACTION
+from .state import set_aside_grads
 
 __all__ = [
-    "ACTIVATION_TYPES",
     "LAYER_TYPES",
     "Profile",
     "Recorder",
-    "TrainingRecorder",
     "activation_stats",
     "gradient_profile",
+    "gradient_values",
 ]
 
 #: Module types whose outputs and weight gradients are recorded by default.
 LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-#: Module types whose outputs count as activations by default.
-ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.PReLU,
-    nn.GELU,
-    nn.ELU,
-    nn.SiLU,
-)
-
-#: A unit is *saturated* when its local derivative is below this fraction of the
-#: activation's largest derivative (sigmoid: 1/4, tanh: 1).
-SATURATION_FRACTION = 0.1
 
 
 def _first_tensor(output: object) -> torch.Tensor | None:
@@ -88,9 +76,9 @@ def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str,
     -------
     dict
         ``mean``, ``std``; ``saturated`` -- fraction of values where the local derivative is
-        below :data:`SATURATION_FRACTION` of its maximum (``nan`` for non-saturating
-        activations); ``dead`` -- fraction of units whose output is exactly zero for every
-        sample of the batch (a dead ReLU receives no gradient at all).
+        below :data:`~vgexamples.activations.SATURATION_FRACTION` of its maximum (``nan`` for
+        non-saturating activations); ``dead`` -- fraction of units whose output is exactly
+        zero for every sample of the batch (a dead ReLU receives no gradient at all).
     """
     kind = module if isinstance(module, str) else type(module).__name__
     y = output.detach().float()
@@ -119,7 +107,7 @@ class Recorder:
         a type in :data:`LAYER_TYPES`.
     activations
         Same, for activation modules (outputs recorded); ``None`` selects every submodule of a
-        type in :data:`ACTIVATION_TYPES`.
+        type in :data:`~vgexamples.activations.ACTIVATION_TYPES`.
 
     Examples
     --------
@@ -153,7 +141,7 @@ class Recorder:
         self.activation_outputs: dict[str, torch.Tensor] = {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         #: While False the hooks stay installed but record nothing (cheap passes between the
-        #: steps a :class:`TrainingRecorder` samples).
+        #: steps a :class:`~vgexamples.monitors.TrainingRecorder` samples).
         self.active = True
         self.attach()
 
@@ -328,126 +316,73 @@ def gradient_profile(
         Keep each activation layer's output (for histograms) in ``Profile.activations``.
     """
     check_choice("loss", loss, ("cross_entropy", "mse"))
-    params = list(model.parameters())
-    saved = [p.grad for p in params]
-    for p in params:
-        p.grad = None
-    try:
-        with Recorder(model, layers, activations) as rec:
-            out = model(x)
-            fn = nn.functional.cross_entropy if loss == "cross_entropy" else nn.functional.mse_loss
-            value = fn(out, y)
-            value.backward()
-            wg = rec.weight_grad_norms()
-            bg = rec.bias_grad_norms()
-            og = rec.output_grad_norms()
-            acts = rec.activation_summary()
-            names = list(rec.layers)
-            act_names = list(rec.activations)
-            profile = Profile(
-                layer_names=names,
-                weight_grad_norm=[wg[n] for n in names],
-                output_grad_norm=[og.get(n, math.nan) for n in names],
-                weight_norm=[
-                    float(rec.layers[n].weight.detach().float().norm())
-                    if getattr(rec.layers[n], "weight", None) is not None
-                    else math.nan
-                    for n in names
-                ],
-                activation_names=act_names,
-                activation_mean=[acts[n]["mean"] for n in act_names if n in acts],
-                activation_std=[acts[n]["std"] for n in act_names if n in acts],
-                saturated=[acts[n]["saturated"] for n in act_names if n in acts],
-                dead=[acts[n]["dead"] for n in act_names if n in acts],
-                loss=float(value.detach()),
-                activations=dict(rec.activation_outputs) if keep_tensors else {},
-                output_grads=dict(rec.output_grad) if keep_tensors else {},
-                bias_grad_norm=[bg[n] for n in names],
-            )
-    finally:
-        for p, g in zip(params, saved, strict=True):
-            p.grad = g
+    with set_aside_grads(model), Recorder(model, layers, activations) as rec:
+        out = model(x)
+        fn = nn.functional.cross_entropy if loss == "cross_entropy" else nn.functional.mse_loss
+        value = fn(out, y)
+        value.backward()
+        wg = rec.weight_grad_norms()
+        bg = rec.bias_grad_norms()
+        og = rec.output_grad_norms()
+        acts = rec.activation_summary()
+        names = list(rec.layers)
+        act_names = list(rec.activations)
+        profile = Profile(
+            layer_names=names,
+            weight_grad_norm=[wg[n] for n in names],
+            output_grad_norm=[og.get(n, math.nan) for n in names],
+            weight_norm=[
+                float(rec.layers[n].weight.detach().float().norm())
+                if getattr(rec.layers[n], "weight", None) is not None
+                else math.nan
+                for n in names
+            ],
+            activation_names=act_names,
+            activation_mean=[acts[n]["mean"] for n in act_names if n in acts],
+            activation_std=[acts[n]["std"] for n in act_names if n in acts],
+            saturated=[acts[n]["saturated"] for n in act_names if n in acts],
+            dead=[acts[n]["dead"] for n in act_names if n in acts],
+            loss=float(value.detach()),
+            activations=dict(rec.activation_outputs) if keep_tensors else {},
+            output_grads=dict(rec.output_grad) if keep_tensors else {},
+            bias_grad_norm=[bg[n] for n in names],
+        )
     return profile
 
 
-class TrainingRecorder:
-    """A :func:`vgexamples.train.train` callback recording per-layer statistics every few steps.
-
-    Statistics are recorded at step 1 and then every ``every`` steps; ``steps`` lists them.
-    Per layer (``name`` as in ``model.named_modules()``) the recorder keeps lists of:
-    ``weight_grad_norm``, ``bias_grad_norm`` and ``output_grad_norm`` (as in
-    :func:`gradient_profile`);
-    ``update_ratio``, the relative size of the optimizer's step,
-    ``std(W_after - W_before) / std(W_before)`` (Karpathy's rule of thumb: about ``1e-3`` is
-    healthy); and per activation layer ``saturated``, ``dead`` and ``activation_std``.
-    Call :meth:`remove` after training to take the hooks off the model.
+def gradient_values(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    which: str = "both",
+    *,
+    loss: str = "cross_entropy",
+) -> torch.Tensor:
+    """Gradient values of one forward/backward pass of ``model`` on ``(x, y)``, flattened.
 
     Parameters
     ----------
-    model
-        The model that will be trained.
-    every
-        Record every this many steps (>= 1).
-    layers, activations
-        Which submodules to record; see :class:`Recorder`.
+    which
+        ``"weights"`` (every parameter's gradient, in ``model.parameters()`` order: the vector
+        an optimizer or ``clip_grad_norm_`` sees), ``"activations"`` (the gradient of the loss
+        with respect to each linear/conv layer's output, the signal back-propagation passes
+        down) or ``"both"``.
+    loss
+        ``"cross_entropy"`` or ``"mse"``.
+
+    Returns
+    -------
+    torch.Tensor
+        One flat float32 tensor on the CPU. The model's ``.grad`` fields are left as before.
     """
-
-    def __init__(self, model: nn.Module, every: int = 10, layers=None, activations=None) -> None:
-        check_int("every", every)
-        self.every = every
-        self.recorder = Recorder(model, layers, activations)
-        self.steps: list[int] = []
-        self.weight_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.bias_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.output_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.update_ratio: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.saturated: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
-        self.dead: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
-        self.activation_std: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
-        self._before: dict[str, torch.Tensor] = {}
-
-    def _due(self, step: int) -> bool:
-        return step == 1 or step % self.every == 0
-
-    def after_backward(self, step: int, model: nn.Module) -> None:
-        """Record gradients and activations; remember the weights before the update."""
-        if not self._due(step):
-            self.recorder.clear()
-            return
-        self.steps.append(step)
-        for name, value in self.recorder.weight_grad_norms().items():
-            self.weight_grad_norm[name].append(value)
-        for name, value in self.recorder.bias_grad_norms().items():
-            self.bias_grad_norm[name].append(value)
-        og = self.recorder.output_grad_norms()
-        for name in self.output_grad_norm:
-            self.output_grad_norm[name].append(og.get(name, math.nan))
-        acts = self.recorder.activation_summary()
-        for name in self.saturated:
-            stats = acts.get(name, {"saturated": math.nan, "dead": math.nan, "std": math.nan})
-            self.saturated[name].append(stats["saturated"])
-            self.dead[name].append(stats["dead"])
-            self.activation_std[name].append(stats["std"])
-        self._before = {
-            name: m.weight.detach().clone()
-            for name, m in self.recorder.layers.items()
-            if getattr(m, "weight", None) is not None
-        }
-        self.recorder.clear()
-
-    def after_step(self, step: int, model: nn.Module) -> None:
-        """Record the update-to-weight ratio of the step just taken."""
-        # hooks only do work on the forward/backward passes of the steps that are recorded
-        self.recorder.active = self._due(step + 1)
-        if not self._before:
-            return
-        for name, old in self._before.items():
-            new = self.recorder.layers[name].weight.detach()
-            scale = float(old.float().std())
-            ratio = float((new - old).float().std()) / scale if scale > 0 else math.nan
-            self.update_ratio[name].append(ratio)
-        self._before = {}
-
-    def remove(self) -> None:
-        """Take the hooks off the model."""
-        self.recorder.remove()
+    check_choice("which", which, ("weights", "activations", "both"))
+    check_choice("loss", loss, ("cross_entropy", "mse"))
+    fn = nn.functional.cross_entropy if loss == "cross_entropy" else nn.functional.mse_loss
+    with set_aside_grads(model) as params, Recorder(model) as rec:
+        fn(model(x), y).backward()
+        parts = []
+        if which in ("weights", "both"):
+            parts += [p.grad.flatten() for p in params if p.grad is not None]
+        if which in ("activations", "both"):
+            parts += [g.flatten() for g in rec.output_grad.values()]
+        return torch.cat([t.detach().float().cpu() for t in parts])

@@ -20,7 +20,8 @@ from torch import nn
 
 from ._checks import check_choice, check_int, check_positive
 from .data import Split
-from .diagnostics import LAYER_TYPES, Profile, TrainingRecorder, gradient_profile
+from .diagnostics import LAYER_TYPES, Profile, gradient_profile
+from .monitors import TrainingRecorder
 from .plotting import plot_histograms, plot_layer_values
 from .train import LOSSES, OPTIMIZERS, History, train
 

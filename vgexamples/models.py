@@ -1,7 +1,14 @@
-"""Model builders with the knobs the site turns: depth, width, activation, init, norm, skips.
+"""Model builders with the knobs the site turns: depth, width, activation, init, weight
+gain, norm, skips -- and counting what a model holds.
+
+* :class:`MLP` -- the fully connected network every chapter uses;
+* :func:`seeded_mlp` -- an :class:`MLP` sized for a data set and built from a seed, so that a
+  page, a gallery script and a test that compare the same configuration build the same net;
+* :func:`init_weights` -- the initialization schemes of :data:`INITS`;
+* :func:`count_parameters` -- parameters of any module (all, or only the non-zero ones).
 
 Every builder validates its arguments and raises a ``ValueError`` that names the parameter and
-lists the allowed values.
+lists the allowed values. Activation names come from :mod:`vgexamples.activations`.
 """
 
 from __future__ import annotations
@@ -10,41 +17,23 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_int, check_positive
+from .activations import ACTIVATION_TYPES, ACTIVATIONS, make_activation
+from .data import Split
+from .runtime import resolve_device
 
 __all__ = [
-    "ACTIVATIONS",
     "INITS",
     "MLP",
     "NORMS",
+    "count_parameters",
     "init_weights",
-    "make_activation",
-    "n_parameters",
+    "seeded_mlp",
 ]
 
-#: Activation names accepted by :func:`make_activation` and :class:`MLP`.
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "gelu", "identity")
 #: Initialization schemes accepted by :func:`init_weights` and :class:`MLP`.
 INITS = ("default", "normal", "xavier", "he")
 #: Normalization layers accepted by :class:`MLP`.
 NORMS = ("none", "batch", "layer")
-
-
-def make_activation(name: str) -> nn.Module:
-    """Return a fresh activation module for ``name`` (one of :data:`ACTIVATIONS`).
-
-    ``leaky_relu`` uses PyTorch's default slope of 0.01; ``prelu`` learns one slope per layer,
-    starting at 0.25 as in He et al. (2015).
-    """
-    check_choice("activation", name, ACTIVATIONS)
-    return {
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "relu": nn.ReLU,
-        "leaky_relu": nn.LeakyReLU,
-        "prelu": nn.PReLU,
-        "gelu": nn.GELU,
-        "identity": nn.Identity,
-    }[name]()
 
 
 def init_weights(module: nn.Module, init: str = "default", std: float | None = None) -> None:
@@ -107,7 +96,7 @@ class MLP(nn.Module):
     width
         Units per hidden layer, >= 1.
     activation
-        One of :data:`ACTIVATIONS`.
+        One of :data:`~vgexamples.activations.ACTIVATIONS`.
     init
         One of :data:`INITS`; see :func:`init_weights`.
     init_std
@@ -118,6 +107,10 @@ class MLP(nn.Module):
         ``"before"`` or ``"after"`` the activation.
     residual
         Add identity skip connections around hidden blocks 2..depth.
+    gain
+        Multiply every linear layer's weights (hidden layers and head) by this factor after
+        initialization, > 0. With ``init="he"`` and ReLU units, ``gain = 1`` is the critical
+        scale; above it the signal and the gradient grow by about ``gain`` per layer.
 
     Examples
     --------
@@ -138,6 +131,7 @@ class MLP(nn.Module):
         norm: str = "none",
         norm_position: str = "before",
         residual: bool = False,
+        gain: float = 1.0,
     ) -> None:
         super().__init__()
         check_int("in_features", in_features)
@@ -147,6 +141,7 @@ class MLP(nn.Module):
         check_choice("activation", activation, ACTIVATIONS)
         check_choice("norm", norm, NORMS)
         check_choice("norm_position", norm_position, ("before", "after"))
+        gain = check_positive("gain", gain)
         self.activation_name = activation
         self.residual = bool(residual)
         self.blocks = nn.ModuleList()
@@ -163,6 +158,10 @@ class MLP(nn.Module):
             self.blocks.append(nn.Sequential(*layers))
         self.head = nn.Linear(width, out_features)
         init_weights(self, init, init_std)
+        if gain != 1.0:
+            with torch.no_grad():
+                for layer in self.linears:
+                    layer.weight.mul_(gain)
 
     @property
     def linears(self) -> list[nn.Linear]:
@@ -192,13 +191,56 @@ def _make_norm(norm: str, width: int) -> nn.Module | None:
     return None
 
 
-_ACTIVATION_TYPES = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.GELU, nn.Identity)
-
-
 def _is_activation(module: nn.Module) -> bool:
-    return isinstance(module, _ACTIVATION_TYPES)
+    return isinstance(module, (*ACTIVATION_TYPES, nn.Identity))
 
 
-def n_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters of ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def seeded_mlp(
+    data: Split, seed: int = 0, *, device: torch.device | str | None = None, **mlp_kwargs
+) -> MLP:
+    """Build ``MLP(data.n_features, data.n_classes, **mlp_kwargs)`` from seed ``seed``.
+
+    Parameters
+    ----------
+    data
+        Decides the input and output sizes.
+    seed
+        Seed of the initial weights, >= 0: the same seed gives the same network.
+    device
+        Where to put the network (see :func:`~vgexamples.runtime.resolve_device`).
+    **mlp_kwargs
+        ``depth``, ``width`` and any other argument of :class:`MLP`.
+
+    Examples
+    --------
+    >>> from vgexamples.data import load_digits
+    >>> net = seeded_mlp(load_digits(), 0, depth=3, width=16, activation="tanh", device="cpu")
+    >>> len(net.linears)
+    4
+    """
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be a vgexamples.data.Split; got {type(data).__name__}")
+    check_int("seed", seed, minimum=0)
+    device = resolve_device(device)
+    torch.manual_seed(seed)
+    return MLP(data.n_features, data.n_classes, **mlp_kwargs).to(device)
+
+
+def count_parameters(model: nn.Module, *, nonzero: bool = False) -> int:
+    """Number of parameter values of ``model`` (every parameter, trainable or not).
+
+    With ``nonzero=True``, count only the values that are not exactly zero *as the model
+    computes with them*: for a layer pruned with ``torch.nn.utils.prune`` that is the masked
+    ``weight`` (stored as ``weight_orig`` times ``weight_mask``), not the parameter itself.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    total = 0
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if name.endswith("_orig"):
+                effective = getattr(module, name.removesuffix("_orig"))
+                total += int((effective != 0).sum()) if nonzero else p.numel()
+            else:
+                total += int((p != 0).sum()) if nonzero else p.numel()
+    return total

@@ -1,9 +1,11 @@
-"""Training callbacks that watch a model on a *fixed* batch while it trains.
+"""Training callbacks: what :func:`vgexamples.train.train` measures while a model trains.
 
-:class:`vgexamples.diagnostics.TrainingRecorder` measures whatever mini-batch the training loop
-happens to draw. The monitors here instead re-measure the model on one batch chosen in advance
-(the whole training set, or a held-out batch), so that curves over training compare like with
-like:
+* :class:`TrainingRecorder` -- per-layer gradient norms, activation statistics and the
+  update-to-weight ratio of the optimizer's step, on the mini-batches training draws, every
+  few steps (hooks from :class:`vgexamples.diagnostics.Recorder` that idle in between).
+
+The other two re-measure the model on one batch chosen in advance (the whole training set, or
+a held-out batch), so that curves over training compare like with like:
 
 * :class:`PeriodicProfile` -- a full :func:`~vgexamples.diagnostics.gradient_profile` every
   few steps (per-layer weight- and bias-gradient norms, activation statistics). Nielsen (2015)
@@ -28,23 +30,96 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_finite_tensor, check_int
-from .diagnostics import Profile, gradient_profile
+from .diagnostics import Profile, Recorder, gradient_profile
+from .state import kept_buffers, training_mode
 
-__all__ = ["InputQuantiles", "PeriodicProfile"]
+__all__ = ["InputQuantiles", "PeriodicProfile", "TrainingRecorder"]
 
 
 def _check_every(every: int) -> int:
     return check_int("every", every)
 
 
-def _save_buffers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    return [(b, b.detach().clone()) for b in model.buffers()]
+class TrainingRecorder:
+    """A :func:`vgexamples.train.train` callback recording per-layer statistics every few steps.
 
+    Statistics are recorded at step 1 and then every ``every`` steps; ``steps`` lists them.
+    Per layer (``name`` as in ``model.named_modules()``) the recorder keeps lists of:
+    ``weight_grad_norm``, ``bias_grad_norm`` and ``output_grad_norm`` (as in
+    :func:`~vgexamples.diagnostics.gradient_profile`);
+    ``update_ratio``, the relative size of the optimizer's step,
+    ``std(W_after - W_before) / std(W_before)`` (Karpathy's rule of thumb: about ``1e-3`` is
+    healthy); and per activation layer ``saturated``, ``dead`` and ``activation_std``.
+    Call :meth:`remove` after training to take the hooks off the model.
 
-def _restore_buffers(saved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    with torch.no_grad():
-        for buf, copy in saved:
-            buf.copy_(copy)
+    Parameters
+    ----------
+    model
+        The model that will be trained.
+    every
+        Record every this many steps (>= 1).
+    layers, activations
+        Which submodules to record; see :class:`~vgexamples.diagnostics.Recorder`.
+    """
+
+    def __init__(self, model: nn.Module, every: int = 10, layers=None, activations=None) -> None:
+        self.every = _check_every(every)
+        self.recorder = Recorder(model, layers, activations)
+        self.steps: list[int] = []
+        self.weight_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.bias_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.output_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.update_ratio: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
+        self.saturated: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
+        self.dead: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
+        self.activation_std: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
+        self._before: dict[str, torch.Tensor] = {}
+
+    def _due(self, step: int) -> bool:
+        return step == 1 or step % self.every == 0
+
+    def after_backward(self, step: int, model: nn.Module) -> None:
+        """Record gradients and activations; remember the weights before the update."""
+        if not self._due(step):
+            self.recorder.clear()
+            return
+        self.steps.append(step)
+        for name, value in self.recorder.weight_grad_norms().items():
+            self.weight_grad_norm[name].append(value)
+        for name, value in self.recorder.bias_grad_norms().items():
+            self.bias_grad_norm[name].append(value)
+        og = self.recorder.output_grad_norms()
+        for name in self.output_grad_norm:
+            self.output_grad_norm[name].append(og.get(name, math.nan))
+        acts = self.recorder.activation_summary()
+        for name in self.saturated:
+            stats = acts.get(name, {"saturated": math.nan, "dead": math.nan, "std": math.nan})
+            self.saturated[name].append(stats["saturated"])
+            self.dead[name].append(stats["dead"])
+            self.activation_std[name].append(stats["std"])
+        self._before = {
+            name: m.weight.detach().clone()
+            for name, m in self.recorder.layers.items()
+            if getattr(m, "weight", None) is not None
+        }
+        self.recorder.clear()
+
+    def after_step(self, step: int, model: nn.Module) -> None:
+        """Record the update-to-weight ratio of the step just taken."""
+        # hooks only do work on the forward/backward passes of the steps that are recorded
+        self.recorder.active = self._due(step + 1)
+        if not self._before:
+            return
+        for name, old in self._before.items():
+            new = self.recorder.layers[name].weight.detach()
+            scale = float(old.float().std())
+            ratio = float((new - old).float().std()) / scale if scale > 0 else math.nan
+            self.update_ratio[name].append(ratio)
+        self._before = {}
+
+    def remove(self) -> None:
+        """Take the hooks off the model."""
+        self.recorder.remove()
 
 
 class PeriodicProfile:
@@ -93,13 +168,10 @@ class PeriodicProfile:
     def record(self, step: int, model: nn.Module) -> None:
         """Profile ``model`` now and store the result under ``step``."""
         device = next(model.parameters()).device
-        saved = _save_buffers(model)
-        try:
+        with kept_buffers(model):
             prof = gradient_profile(
                 model, self.x.to(device), self.y.to(device), loss=self.loss, keep_tensors=False
             )
-        finally:
-            _restore_buffers(saved)
         self.steps.append(int(step))
         self.profiles.append(prof)
 
@@ -198,17 +270,13 @@ class InputQuantiles:
             captured.append(inputs[0].detach())
 
         handle = self.module.register_forward_pre_hook(hook)
-        was_training = model.training
         device = next(model.parameters()).device
-        saved = _save_buffers(model)
         try:
-            model.train(self.mode == "train")
-            with torch.no_grad():
-                model(self.x.to(device))
+            with kept_buffers(model), training_mode(model, self.mode == "train"):
+                with torch.no_grad():
+                    model(self.x.to(device))
         finally:
             handle.remove()
-            _restore_buffers(saved)
-            model.train(was_training)
         if not captured:
             raise ValueError("module was not called by the model's forward pass")
         inp = captured[0]

@@ -1,5 +1,5 @@
-"""Signal propagation at initialization: how weight variance decides whether a deep net's
-forward activations and backward gradients keep their size from layer to layer.
+"""Signal propagation: how the factors of the chain rule decide whether a deep net's forward
+activations and backward gradients keep their size from layer to layer.
 
 For a layer ``z_l = W_l a_{l-1}`` with ``n_in`` inputs, ``n_out`` outputs, i.i.d. zero-mean
 weights of variance ``v`` and ``a = phi(z)``, the standard mean-field argument (Glorot &
@@ -14,26 +14,38 @@ Bengio 2010; He et al. 2015) gives
   by numerical integration;
 * :func:`layer_gains` -- the predicted per-layer multipliers of the forward and backward
   variance for a scheme and an activation;
-* :func:`variance_profile` -- the measured per-layer variances of one forward/backward pass.
+* :func:`variance_profile` -- the measured per-layer variances of one forward/backward pass;
+* :func:`backprop_factors` and :func:`factor_stats` -- the measured per-layer factors
+  ``||dL/dz_l|| / ||dL/dz_{l+1}||`` of a random MLP, one at a time and summarized over seeds;
+* :func:`running_product` -- the "product of fractions", exactly, with ``Fraction`` inputs;
+* :func:`chain_bias_gradients` -- Nielsen's (2015) chain of one sigmoid neuron per layer,
+  tuned so that every layer multiplies the gradient by exactly ``weight / 4``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
 from torch import nn
 
 from ._checks import check_choice, check_int, check_positive
+from .activations import ACTIVATIONS, activation_and_derivative
 from .diagnostics import gradient_profile
-from .models import ACTIVATIONS, INITS
+from .models import INITS, MLP
 
 __all__ = [
     "VarianceProfile",
+    "backprop_factors",
+    "chain_bias_gradients",
+    "factor_stats",
     "layer_gains",
     "moment_factors",
+    "running_product",
     "variance_profile",
     "weight_variance",
 ]
@@ -86,14 +98,12 @@ def moment_factors(activation: str, var: float = 1.0, n_points: int = 20000) -> 
     Parameters
     ----------
     activation
-        One of :data:`~vgexamples.models.ACTIVATIONS` (``prelu`` at its initial slope 0.25).
+        One of :data:`~vgexamples.activations.ACTIVATIONS` (``prelu`` at its initial slope 0.25).
     var
         Variance of the Gaussian input, > 0.
     n_points
         Grid points, >= 101.
     """
-    from .theory import activation_and_derivative
-
     check_choice("activation", activation, ACTIVATIONS)
     check_positive("var", var)
     check_int("n_points", n_points, minimum=101)
@@ -170,3 +180,122 @@ def variance_profile(
         activation_var=[float(prof.activations[a].float().var()) for a in prof.activation_names],
         grad_var=[float((prof.output_grads[name].float() * n).var()) for name in prof.layer_names],
     )
+
+
+def running_product(factors: Sequence[float | Fraction]) -> list[float | Fraction]:
+    """Cumulative products ``[f1, f1*f2, f1*f2*f3, ...]``.
+
+    With :class:`fractions.Fraction` inputs the products are exact, e.g.
+    ``running_product([Fraction(1, 4), Fraction(1, 3), Fraction(1, 4)])`` gives
+    ``[1/4, 1/12, 1/48]``.
+    """
+    if len(factors) == 0:
+        raise ValueError("factors must hold at least one number")
+    out, acc = [], 1
+    for f in factors:
+        acc = acc * f
+        out.append(acc)
+    return out
+
+
+def backprop_factors(
+    depth: int,
+    width: int,
+    activation: str = "sigmoid",
+    *,
+    init: str = "default",
+    seed: int = 0,
+    batch: int = 256,
+    weight_scale: float = 1.0,
+) -> torch.Tensor:
+    """Measured per-layer shrink factors of the back-propagated gradient in a random MLP.
+
+    Builds a ``depth``-layer MLP from seed ``seed``, feeds it standard-normal inputs, and
+    returns, for each hidden layer ``l`` (output side to input side), the ratio
+    ``||dL/dz_l|| / ||dL/dz_{l+1}||`` of the gradients with respect to consecutive
+    pre-activations. Each ratio is one factor of the chain-rule product: for a sigmoid it is
+    bounded by ``||W|| / 4``.
+
+    Parameters
+    ----------
+    weight_scale
+        The MLP's ``gain``: every weight is multiplied by it after initialization (values > 1
+        push towards explosion).
+    """
+    check_int("depth", depth, minimum=2)
+    check_int("width", width)
+    check_int("batch", batch, minimum=2)
+    check_int("seed", seed, minimum=0)
+    check_positive("weight_scale", weight_scale)
+    torch.manual_seed(seed)
+    net = MLP(
+        width, 1, depth=depth, width=width, activation=activation, init=init, gain=weight_scale
+    )
+    x = torch.randn(batch, width)
+    y = torch.zeros(batch, 1)
+    prof = gradient_profile(net, x, y, loss="mse", keep_tensors=False)
+    g = torch.tensor(prof.output_grad_norm[:-1], dtype=torch.float64)  # hidden layers only
+    return (g[:-1] / g[1:]).flip(0)
+
+
+def factor_stats(
+    activation: str,
+    *,
+    init: str = "default",
+    weight_scale: float = 1.0,
+    depth: int = 20,
+    width: int = 64,
+    seeds: Sequence[int] = (0, 1, 2),
+) -> tuple[float, float]:
+    """``(median, max)`` of :func:`backprop_factors` pooled over ``seeds``.
+
+    The defaults are the vanishing-gradients chapter's: 20 layers of 64 units, three seeds.
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    f = torch.cat(
+        [
+            backprop_factors(depth, width, activation, init=init, seed=s, weight_scale=weight_scale)
+            for s in seeds
+        ]
+    )
+    return float(f.median()), float(f.max())
+
+
+def chain_bias_gradients(depth: int, weight: float = 100.0, x: float = 1.0) -> list[float]:
+    """Gradient of the output with respect to each bias of a one-neuron-per-layer chain.
+
+    The chain computes :math:`a_l = \\sigma(w\\, a_{l-1} + b_l)` for ``l = 1..depth`` with
+    :math:`a_0 = x` and every weight equal to ``weight``. Each bias is chosen as
+    :math:`b_l = -w\\, a_{l-1}`, so every pre-activation is 0 and every local derivative is
+    :math:`\\sigma'(0) = 1/4`. The cost is the output :math:`C = a_L` and the gradients are
+    computed with autograd (in float64).
+
+    Parameters
+    ----------
+    depth
+        Number of neurons (layers), >= 1.
+    weight
+        The common weight, > 0.
+    x
+        The input.
+
+    Returns
+    -------
+    list of float
+        :math:`|\\partial C / \\partial b_l|` for ``l = 1..depth`` (input side first). By the
+        chain rule consecutive entries differ by the factor :math:`w\\,\\sigma'(0) = w/4`.
+    """
+    check_int("depth", depth)
+    weight = check_positive("weight", weight)
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise ValueError(f"x must be a finite number; got {x!r}")
+    a = torch.tensor(float(x), dtype=torch.float64)
+    biases = []
+    for _ in range(depth):
+        b = (-weight * a.detach()).clone().requires_grad_(True)
+        biases.append(b)
+        a = torch.sigmoid(weight * a + b)
+    a.backward()
+    return [abs(float(b.grad)) for b in biases]

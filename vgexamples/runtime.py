@@ -1,16 +1,29 @@
-"""Seeding, device choice and thread settings: the first call of every example."""
+"""Seeding, device choice, thread settings and timing: the first call of every example.
+
+* :func:`configure` -- seeds every generator, sets the CPU thread count, returns the device;
+* :func:`resolve_device` -- the one place that turns ``None``, a name or a ``torch.device``
+  into a device (every function of the library that takes ``device=`` calls it);
+* :func:`median_seconds` -- the one timer: median wall-clock time of repeated calls, with
+  CUDA work synchronized before each reading.
+"""
 
 from __future__ import annotations
 
 import os
 import random
+import statistics
+import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ._checks import check_int
 
-__all__ = ["configure", "get_device", "seed_everything"]
+__all__ = ["configure", "get_device", "median_seconds", "resolve_device", "seed_everything"]
+
+#: Device names accepted wherever the library takes ``device=`` (besides a ``torch.device``).
+DEVICE_NAMES = ("cpu", "cuda")
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -39,11 +52,83 @@ def get_device(prefer: str | None = None) -> torch.device:
     prefer = prefer or os.environ.get("VGEXAMPLES_DEVICE")
     if prefer is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if prefer not in ("cpu", "cuda"):
-        raise ValueError(f"prefer must be one of None, 'cpu', 'cuda'; got {prefer!r}")
-    if prefer == "cuda" and not torch.cuda.is_available():
-        raise ValueError("prefer='cuda' was requested but no CUDA device is available")
-    return torch.device(prefer)
+    return resolve_device(prefer)
+
+
+def resolve_device(device: torch.device | str | None = None) -> torch.device:
+    """Turn ``device`` into a ``torch.device``: ``None`` means :func:`get_device`.
+
+    Parameters
+    ----------
+    device
+        ``None``, ``"cpu"``, ``"cuda"`` (optionally with an index, ``"cuda:1"``) or a
+        ``torch.device``.
+
+    Raises
+    ------
+    ValueError
+        For any other value, and for a CUDA device when PyTorch finds no GPU.
+    """
+    if device is None:
+        return get_device()
+    if isinstance(device, torch.device):
+        resolved = device
+    elif isinstance(device, str) and device.split(":", 1)[0] in DEVICE_NAMES:
+        try:
+            resolved = torch.device(device)
+        except RuntimeError:
+            resolved = None
+    else:
+        resolved = None
+    if resolved is None or resolved.type not in DEVICE_NAMES:
+        raise ValueError(
+            f"device must be None, 'cpu', 'cuda' (or 'cuda:<index>') or a torch.device; "
+            f"got {device!r}"
+        )
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but no CUDA device is available")
+    return resolved
+
+
+def median_seconds(
+    fn: Callable[[], object],
+    *,
+    repeats: int = 20,
+    warmup: int = 1,
+    device: torch.device | str | None = "cpu",
+) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` calls.
+
+    ``warmup`` untimed calls come first. On a CUDA ``device`` the GPU is synchronized before
+    each reading, so the time covers the work and not only its launch. Timings depend on the
+    machine and on its load: compare only what was measured in the same run.
+
+    Parameters
+    ----------
+    fn
+        Called with no arguments.
+    repeats
+        Timed calls, >= 1.
+    warmup
+        Untimed calls first, >= 0.
+    device
+        Where ``fn`` runs (decides whether to synchronize).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable with no arguments; got {type(fn).__name__}")
+    check_int("repeats", repeats)
+    check_int("warmup", warmup, minimum=0)
+    sync = torch.cuda.synchronize if resolve_device(device).type == "cuda" else (lambda: None)
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def configure(seed: int = 0, threads: int = 1, deterministic: bool = True) -> torch.device:

@@ -20,10 +20,12 @@ from torch import nn
 
 from ._checks import check_choice, check_finite_tensor, check_int, check_positive
 from .data import Split
-from .train import History, train
+from .state import set_aside_grads
+from .train import Budget, History, train
 
 __all__ = [
     "ADDING_BASELINE_MSE",
+    "ADDING_BUDGET",
     "CELLS",
     "SUCCESS_FRACTION",
     "RecurrentRegressor",
@@ -42,6 +44,10 @@ CELLS = ("rnn", "lstm", "gru")
 #: Test MSE of always predicting the mean target: the target is the sum of two independent
 #: uniform(0, 1) numbers, whose variance is ``2 * 1/12 = 1/6``.
 ADDING_BASELINE_MSE = 1.0 / 6.0
+
+#: The budget of every adding-problem run on the site: Adam, 500 steps of 64 sequences,
+#: evaluated once at the end.
+ADDING_BUDGET = Budget(steps=500, lr=0.01, optimizer="adam", batch_size=64)
 
 #: A run *solves* the adding problem when its test MSE is below this fraction of the
 #: mean-predictor's MSE (see :func:`solved`).
@@ -288,11 +294,7 @@ def hidden_gradient_norms(
     check_finite_tensor("x", x)
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
-    params = list(model.parameters())
-    saved = [p.grad for p in params]
-    for p in params:
-        p.grad = None
-    try:
+    with set_aside_grads(model):
         out, hidden, cells = model.unroll(x)
         states = hidden + (cells or [])
         for s in states:
@@ -314,9 +316,6 @@ def hidden_gradient_norms(
             cell=_norms(cells) if cells is not None else None,
             loss=float(per_example.detach().mean()),
         )
-    finally:
-        for p, g in zip(params, saved, strict=True):
-            p.grad = g
     return profile
 
 
@@ -325,10 +324,8 @@ def train_adding(
     length: int,
     *,
     seed: int = 0,
-    steps: int = 500,
+    budget: Budget = ADDING_BUDGET,
     hidden_size: int = 32,
-    lr: float = 0.01,
-    batch_size: int = 64,
     n_train: int = 8000,
     data: Split | None = None,
     device: torch.device | str | None = None,
@@ -336,10 +333,10 @@ def train_adding(
 ) -> tuple[RecurrentRegressor, History]:
     """Train one :class:`RecurrentRegressor` on the adding problem under a fixed budget.
 
-    Adam (Kingma & Ba 2015) with learning rate ``lr``, MSE loss, ``steps`` mini-batches of
-    ``batch_size`` sequences, evaluated once at the end. ``seed`` fixes the initial weights
-    and the mini-batch order; the data set (drawn with seed 0 unless ``data`` is given) is the
-    same for every cell and seed, so that runs differ only in what is being compared.
+    MSE loss and :data:`ADDING_BUDGET` (Adam, Kingma & Ba 2015) unless another ``budget`` is
+    given; ``seed`` fixes the initial weights and the mini-batch order (the budget's ``seeds``
+    are not used: this is one run). The data set (drawn with seed 0 unless ``data`` is given)
+    is the same for every cell and seed, so that runs differ only in what is being compared.
 
     Parameters
     ----------
@@ -347,8 +344,12 @@ def train_adding(
         One of :data:`CELLS`.
     length
         Sequence length, >= 2 (ignored when ``data`` is given).
-    seed, steps, hidden_size, lr, batch_size, n_train
-        The budget; see :func:`vgexamples.train.train`.
+    seed
+        Seed of the initial weights and of the mini-batch order.
+    budget
+        Steps, learning rate, optimizer and batch size (:class:`~vgexamples.train.Budget`).
+    hidden_size, n_train
+        Hidden units, and training sequences drawn when ``data`` is not given.
     data
         A ready-made split (e.g. from :func:`make_adding_split`) to reuse across runs.
     device
@@ -360,7 +361,7 @@ def train_adding(
     -------
     model, history
         The trained model and its :class:`~vgexamples.train.History`; the test MSE is
-        ``history.test_loss[-1]``.
+        ``history.final_test_loss``.
     """
     check_choice("cell", cell, CELLS)
     check_int("seed", seed, minimum=0)
@@ -368,16 +369,5 @@ def train_adding(
         data = make_adding_split(length, n_train=n_train, seed=0)
     torch.manual_seed(seed)
     model = RecurrentRegressor(cell, data.x_train.shape[-1], hidden_size, **model_kwargs)
-    hist = train(
-        model,
-        data,
-        steps=steps,
-        lr=lr,
-        optimizer="adam",
-        batch_size=batch_size,
-        loss="mse",
-        seed=seed,
-        eval_every=steps,
-        device=device,
-    )
+    hist = train(model, data, loss="mse", seed=seed, device=device, **budget.train_kwargs())
     return model, hist
