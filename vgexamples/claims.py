@@ -1,11 +1,12 @@
 """Popular statements about vanishing and exploding gradients, judged by this site's
 experiments.
 
-Each :class:`Claim` names the numbers it needs -- recorded by a gallery example through
-:mod:`vgexamples.results`, or computed here by a cheap library call -- and a *judge*: a
-function that turns those numbers into a :class:`Verdict` (one of :data:`VERDICTS`) with the
-evidence written out. The claims page runs every judge during the build, so no verdict is
-typed by hand; ``tests/claims/test_claims_page.py`` covers the judges.
+Each :class:`Claim` names the numbers it needs -- recorded during the build by the gallery
+example that runs the experiment (:mod:`vgexamples.experiments`, :mod:`vgexamples.results`),
+or computed here by a cheap library call -- and a *judge*: a function that turns those numbers
+into a :class:`Verdict` (one of :data:`VERDICTS`) with the evidence written out. The claims
+page runs every judge during the build, so no verdict is typed by hand;
+``tests/claims/test_claims_page.py`` feeds the judges the same experiments' numbers.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import torch
-
 from ._checks import check_choice
 
-__all__ = ["CLAIMS", "VERDICTS", "Claim", "Verdict", "factor_numbers", "precision_numbers"]
+__all__ = ["CLAIMS", "VERDICTS", "Claim", "Verdict", "factor_numbers"]
 
 #: The three possible verdicts.
 VERDICTS = ("holds", "holds only under conditions", "false here")
@@ -261,17 +260,15 @@ def judge_gated(v: Values) -> Verdict:
         bool(v["lstm_t25_solved"]),
         bool(v["gru_t25_solved"]),
     )
-    lstm_long, gru_long, length = (
-        bool(v["lstm_solved"]),
-        bool(v["gru_solved"]),
-        int(_f(v, "length")),
-    )
+    length = int(_f(v, "length"))
+    lstm_long, gru_long = bool(v[f"lstm_t{length}_solved"]), bool(v[f"gru_t{length}_solved"])
 
     def word(ok: bool) -> str:
         return "solves" if ok else "does not solve"
 
     text = (
-        f"Under one budget (500 Adam steps) the vanilla RNN {word(rnn25)} the adding problem at "
+        f"Under one budget ({v.get('budget', 'the same for every cell')}) the vanilla RNN "
+        f"{word(rnn25)} the adding problem at "
         f"length 25, the LSTM {word(lstm25)} it and the GRU {word(gru25)} it. At length "
         f"{length} the GRU {word(gru_long)} it and the LSTM {word(lstm_long)} it; at "
         "initialization all three lose the gradient through time."
@@ -344,48 +341,26 @@ def judge_pruning(v: Values) -> Verdict:
 
 # -- cheap computations --------------------------------------------------------------------------
 def factor_numbers(seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, float]:
-    """Measured back-propagation factors (see :func:`vgexamples.theory.backprop_factors`)."""
-    from .theory import backprop_factors
+    """Measured back-propagation factors, as the vanishing-gradients chapter quotes them
+    (:func:`vgexamples.propagation.factor_stats`)."""
+    from .propagation import factor_stats
 
-    sig = torch.cat([backprop_factors(20, 64, "sigmoid", seed=s) for s in seeds])
-    relu = torch.cat(
-        [backprop_factors(20, 64, "relu", init="he", seed=s, weight_scale=1.5) for s in seeds]
-    )
     return {
-        "sigmoid_default_max_factor": float(sig.max()),
-        "relu_he_x1_5_median_factor": float(relu.median()),
-    }
-
-
-def precision_numbers(seed: int = 0) -> dict[str, object]:
-    """fp16 against fp32 on a trained small MLP and on a network with too-large weights."""
-    from .data import load_digits
-    from .models import MLP
-    from .precision import compare_outputs, train_precision
-
-    data = load_digits(seed=0)
-    torch.manual_seed(seed)
-    net = MLP(64, 10, depth=2, width=64)
-    train_precision(net, data, steps=300, lr=0.05, eval_every=300)
-    change = compare_outputs(net, data.x_test, "float16")
-    torch.manual_seed(seed)
-    big = MLP(64, 10, depth=8, width=64, init="normal", init_std=0.6)
-    blown = compare_outputs(big, data.x_test, "float16")
-    return {
-        "fp16_agreement": change.argmax_agreement,
-        "fp16_max_abs_diff": change.max_abs_diff,
-        "large_net_fp16_finite": blown.finite,
+        "sigmoid_default_max_factor": factor_stats("sigmoid", seeds=seeds)[1],
+        "relu_he_x1_5_median_factor": factor_stats(
+            "relu", init="he", weight_scale=1.5, seeds=seeds
+        )[0],
     }
 
 
 # -- the list --------------------------------------------------------------------------------------
-_ACT = ("activations.gradients_at_init",)
+_ACT = ("vanishing.gradients_at_init",)
 CLAIMS: tuple[Claim, ...] = (
     Claim(
         "activation-cause",
         "The cause of vanishing gradients is the sigmoid and tanh activation functions.",
         _ACT,
-        "sphx_glr_auto_examples_activations_plot_02_gradients_at_init.py",
+        "sphx_glr_auto_examples_vanishing_plot_02_gradients_at_init.py",
         judge_activation_cause,
     ),
     Claim(
@@ -393,14 +368,14 @@ CLAIMS: tuple[Claim, ...] = (
         "Gradients vanish because sigmoid and tanh units saturate, where their derivative is "
         "close to zero.",
         _ACT,
-        "sphx_glr_auto_examples_activations_plot_02_gradients_at_init.py",
+        "sphx_glr_auto_examples_vanishing_plot_02_gradients_at_init.py",
         judge_saturation,
     ),
     Claim(
         "relu-saturates",
         "ReLU works better because it is more effective at saturating.",
         _ACT,
-        "sphx_glr_auto_examples_activations_plot_02_gradients_at_init.py",
+        "sphx_glr_auto_examples_vanishing_plot_02_gradients_at_init.py",
         judge_relu_saturates,
     ),
     Claim(
@@ -414,37 +389,37 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "learning-speed",
         "The layers near the input learn slowest.",
-        ("deep_nets.learning_speed",),
-        "sphx_glr_auto_examples_deep_nets_plot_01_learning_speed.py",
+        ("trainable.learning_speed",),
+        "sphx_glr_auto_examples_trainable_plot_01_learning_speed.py",
         judge_learning_speed,
     ),
     Claim(
         "initialization",
         "Xavier and He initialization keep the gradients in a reasonable range.",
-        ("deep_nets.initialization",),
-        "sphx_glr_auto_examples_deep_nets_plot_02_initialization.py",
+        ("trainable.initialization",),
+        "sphx_glr_auto_examples_trainable_plot_02_initialization.py",
         judge_initialization,
     ),
     Claim(
         "batch-norm-order",
         "Batch normalization normalizes the data after every activation function.",
-        ("deep_nets.batch_norm_order",),
-        "sphx_glr_auto_examples_deep_nets_plot_03_batch_norm.py",
+        ("trainable.batch_norm",),
+        "sphx_glr_auto_examples_trainable_plot_03_batch_norm.py",
         judge_batch_norm_order,
     ),
     Claim(
         "residual",
         "Skip connections (ResNets) solve the vanishing gradient problem and let very deep "
         "networks train.",
-        ("deep_nets.residual",),
-        "sphx_glr_auto_examples_deep_nets_plot_04_residual.py",
+        ("trainable.residual",),
+        "sphx_glr_auto_examples_trainable_plot_04_residual.py",
         judge_residual,
     ),
     Claim(
         "optimizers",
         "Optimizers such as AdaGrad and Adam mitigate the vanishing gradient problem.",
-        ("deep_nets.optimizers",),
-        "sphx_glr_auto_examples_deep_nets_plot_05_optimizers.py",
+        ("trainable.optimizers",),
+        "sphx_glr_auto_examples_trainable_plot_05_optimizers.py",
         judge_optimizers,
     ),
     Claim(
@@ -471,15 +446,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "fp16-output",
         "Halving the precision (fp16) does not change the model's output.",
-        (),
-        "chapters/compression",
+        ("compression.half_precision",),
+        "sphx_glr_auto_examples_compression_plot_01_half_precision.py",
         judge_precision,
-        compute=precision_numbers,
     ),
     Claim(
         "pruning-size",
         "Pruning by weights reduces the size of the network and makes it more efficient.",
-        ("compression.pruning_size",),
+        ("compression.pruning",),
         "sphx_glr_auto_examples_compression_plot_02_pruning.py",
         judge_pruning,
     ),

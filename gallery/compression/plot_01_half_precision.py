@@ -15,24 +15,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from vgexamples.data import load_digits
-from vgexamples.models import MLP
+from vgexamples.experiments import half_precision
 from vgexamples.plotting import plot_training_curves, use_style
-from vgexamples.precision import (
-    activation_bytes,
-    format_table,
-    gradient_values,
-    model_bytes,
-    probe_format,
-    time_matmul,
-    train_precision,
-    underflow_fraction,
-)
+from vgexamples.precision import format_table, probe_format, time_matmul
 from vgexamples.runtime import configure
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0)
 print("device:", device)
 
 # %%
@@ -58,27 +47,28 @@ print("1 + 2**-11 in fp16:", torch.tensor(1 + 2.0**-11, dtype=half).item())
 print("2**-25 in bf16:", torch.tensor(2.0**-25, dtype=torch.bfloat16).item())
 
 # %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.half_precision.run` measures two networks on the digits: a
+# shallow ReLU net and a 10-layer sigmoid net, whose gradients shrink layer by layer on the
+# way to the input. The sections below read its result. Each network's budget, the same in
+# every format:
+for label, budget in half_precision.BUDGETS.items():
+    print(f"{label}: {budget}")
+result = half_precision.run(device=device)
+nets, runs = half_precision.NETS, half_precision.PRECISIONS
+
+# %%
 # Where a network's gradients lie
 # -------------------------------
-# Two networks on the digits: a shallow ReLU net and a 10-layer sigmoid net, whose gradients
-# shrink layer by layer on the way to the input. We collect every weight gradient and every
-# back-propagated activation gradient of one fp32 batch (:func:`gradient_values`) and plot
-# the histogram of :math:`\log_2|g|` with fp16's limits: left of the smallest subnormal a
-# value becomes zero, between it and the smallest normal it keeps fewer mantissa bits.
+# Every weight gradient and every back-propagated activation gradient of one fp32 batch
+# (:func:`vgexamples.diagnostics.gradient_values`), as a histogram of :math:`\log_2|g|` with
+# fp16's limits: left of the smallest subnormal a value becomes zero, between it and the
+# smallest normal it keeps fewer mantissa bits.
 fp16 = probe_format("float16")
-nets = {
-    "shallow ReLU (2 x 64)": dict(depth=2, width=64, activation="relu"),
-    "deep sigmoid (10 x 32)": dict(depth=10, width=32, activation="sigmoid", init="xavier"),
-}
-grads = {}
-for label, kwargs in nets.items():
-    torch.manual_seed(0)
-    net = MLP(64, 10, **kwargs)
-    grads[label] = gradient_values(net, data.x_train[:256], data.y_train[:256])
 fig, ax = plt.subplots()
-for label, g in grads.items():
-    g = g[g != 0].abs()
-    ax.hist(np.log2(g.numpy()), bins=80, histtype="step", density=True, label=label)
+for label, log2g in result.log2_gradients.items():
+    ax.hist(log2g, bins=80, histtype="step", density=True, label=label)
 ax.axvline(np.log2(fp16.smallest_subnormal), color="k", ls="--", label="fp16 smallest subnormal")
 ax.axvline(np.log2(fp16.smallest_normal), color="k", ls=":", label="fp16 smallest normal")
 ax.set_xlabel("log2 |gradient value|")
@@ -91,14 +81,14 @@ plt.show()
 # -----------------------------------------------
 # Multiplying the loss by :math:`S` multiplies every gradient by :math:`S`; dividing the
 # fp32 master gradient by :math:`S` afterwards undoes it. We count the fraction of non-zero
-# gradient values that become exactly zero in fp16 for :math:`S = 1, 2, \dots, 2^{16}`.
-scales = [2.0**k for k in range(17)]
+# gradient values that become exactly zero in fp16
+# (:func:`vgexamples.precision.underflow_fraction`) for :math:`S = 1, 2, \dots, 2^{16}`.
 fig, ax = plt.subplots()
-for label, g in grads.items():
-    fractions = [underflow_fraction(g, "float16", s) for s in scales]
-    ax.plot(range(17), fractions, marker="o", markersize=3, label=label)
+for label in nets:
+    fractions = result.underflow[label, 0]
+    ax.plot(range(len(fractions)), fractions, marker="o", markersize=3, label=label)
     print(f"{label}: underflow at S=1: {fractions[0]:.2%}, at S=2**8: {fractions[8]:.2%}")
-    print(f"{'':>{len(label)}}  in bf16 at S=1: {underflow_fraction(g, 'bfloat16'):.2%}")
+    print(f"{'':>{len(label)}}  in bf16 at S=1: {result.bf16_underflow[label, 0]:.2%}")
 ax.set_xlabel("log2 of the loss scale S")
 ax.set_ylabel("fraction of gradient values flushed to 0 in fp16")
 ax.legend()
@@ -107,31 +97,14 @@ plt.show()
 # %%
 # Training in each format
 # -----------------------
-# :func:`vgexamples.precision.train_precision` runs the forward and backward passes under
-# ``torch.autocast`` in fp16 or bf16 while the optimizer updates fp32 master weights; with
-# ``loss_scale="dynamic"`` it uses ``torch.amp.GradScaler``. Every run sees the same
-# mini-batches.
-runs = {
-    "fp32": dict(dtype="float32"),
-    "fp16, no scaling": dict(dtype="float16"),
-    "fp16, dynamic scaling": dict(dtype="float16", loss_scale="dynamic"),
-    "bf16, no scaling": dict(dtype="bfloat16"),
-}
-budgets = {
-    "shallow ReLU (2 x 64)": dict(steps=300, lr=0.05, optimizer="sgd"),
-    "deep sigmoid (10 x 32)": dict(steps=500, lr=3e-3, optimizer="adam"),
-}
-histories = {}
-for label, kwargs in nets.items():
-    for run, precision in runs.items():
-        torch.manual_seed(0)
-        net = MLP(64, 10, **kwargs)
-        histories[label, run] = train_precision(
-            net, data, **precision, **budgets[label], eval_every=50, device=device
-        )
+# :func:`vgexamples.train.train` with a :class:`~vgexamples.train.Precision` runs the forward
+# and backward passes under ``torch.autocast`` in fp16 or bf16 while the optimizer updates
+# fp32 master weights; with ``loss_scale="dynamic"`` it uses ``torch.amp.GradScaler``. Every
+# run sees the same mini-batches.
+histories = {(label, run): result.histories[label, run, 0] for label in nets for run in runs}
 print(f"{'network':>23} | " + " | ".join(f"{run:>21}" for run in runs))
 for label in nets:
-    accs = [histories[label, run].final_test_accuracy for run in runs]
+    accs = [result.accuracy(label, run) for run in runs]
     print(f"{label:>23} | " + " | ".join(f"{a:21.3f}" for a in accs))
 
 # %%
@@ -141,7 +114,7 @@ for label in nets:
 fig, ax = plt.subplots()
 plot_training_curves(
     ax,
-    {run: histories["deep sigmoid (10 x 32)", run] for run in runs},
+    {run: histories[half_precision.DEEP, run] for run in runs},
     metric="test_accuracy",
 )
 ax.set_title("deep sigmoid (10 x 32), Adam")
@@ -155,24 +128,33 @@ plt.show()
 # :math:`\epsilon = 10^{-8}` is below fp16's smallest subnormal, so it rounds to zero and
 # the first update divides zero by zero.
 print("1e-8 stored in fp16:", torch.tensor(1e-8, dtype=half).item())
-for optimizer, lr in [("sgd", 0.05), ("adam", 1e-3)]:
-    torch.manual_seed(0)
-    net = MLP(64, 10, depth=2, width=64)
-    h = train_precision(
-        net, data, dtype="float16", mode="pure", steps=300, lr=lr, optimizer=optimizer
-    )
+for optimizer, h in result.pure.items():
     print(f"pure fp16, {optimizer}: accuracy {h.final_test_accuracy:.3f}; {h.stop_reason}")
+
+# %%
+# Does halving the precision change the output?
+# ---------------------------------------------
+# :func:`vgexamples.precision.compare_outputs` runs a network in fp32 and a copy of it
+# entirely in the small format: first the shallow net trained in fp32 above, then an 8-layer
+# network whose weights are too large, so that its hidden values grow layer by layer.
+for fmt in ("float16", "bfloat16"):
+    change = result.outputs["trained", fmt, 0]
+    print(
+        f"trained shallow net in {fmt}: same predicted class for {change.argmax_agreement:.1%} "
+        f"of test images, logits move by up to {change.max_abs_diff:.2g}"
+    )
+print(f"too-large network: largest hidden value {result.largest_hidden[0]:.3g}")
+for fmt in ("float16", "bfloat16"):
+    finite = result.outputs["large", fmt, 0].finite
+    print(f"  in {fmt}: outputs {'finite' if finite else 'infinite or NaN'}")
 
 # %%
 # Memory: exactly half
 # --------------------
 # Every stored value takes 2 bytes instead of 4, so weights and the activations kept for the
 # backward pass take exactly half the memory.
-torch.manual_seed(0)
-net = MLP(64, 10, depth=2, width=64)
-x = data.x_train[:256]
-w32, a32 = model_bytes(net), activation_bytes(net, x)
-w16, a16 = model_bytes(net.half()), activation_bytes(net, x.half())
+w32, w16 = result.weight_bytes["float32"], result.weight_bytes["float16"]
+a32, a16 = result.activation_bytes["float32"], result.activation_bytes["float16"]
 print(f"weights: {w32} B in fp32, {w16} B in fp16 (ratio {w16 / w32})")
 print(f"activations of a 256-example batch: {a32} B vs {a16} B (ratio {a16 / a32})")
 
@@ -185,12 +167,12 @@ print(f"activations of a 256-example batch: {a32} B vs {a16} B (ratio {a16 / a32
 # instructions. The ratios printed below are this machine's answer. GPUs with tensor cores
 # run both half formats natively (Micikevicius et al. 2018); the CUDA line is printed only when
 # a GPU is present.
-for n in (128, 256):
-    t = {f: time_matmul(n, f, "cpu", repeats=10) for f in ("float32", "float16", "bfloat16")}
+for n in sorted({n for n, _ in result.matmul_ms}):
+    t = {f: result.matmul_ms[n, f] for f in ("float32", "float16", "bfloat16")}
     print(
-        f"cpu {n}x{n} matmul: fp32 {t['float32'] * 1e3:.2f} ms, "
-        f"fp16 {t['float16'] * 1e3:.2f} ms ({t['float16'] / t['float32']:.1f}x), "
-        f"bf16 {t['bfloat16'] * 1e3:.2f} ms ({t['bfloat16'] / t['float32']:.1f}x)"
+        f"cpu {n}x{n} matmul: fp32 {t['float32']:.2f} ms, "
+        f"fp16 {t['float16']:.2f} ms ({t['float16'] / t['float32']:.1f}x), "
+        f"bf16 {t['bfloat16']:.2f} ms ({t['bfloat16'] / t['float32']:.1f}x)"
     )
 if torch.cuda.is_available():
     for n in (1024, 4096):
@@ -201,9 +183,8 @@ if torch.cuda.is_available():
         )
 else:
     print("no CUDA device here: GPU timings not measured")
-for run in runs:
-    steps = histories["shallow ReLU (2 x 64)", run].step_time
-    print(f"training step, shallow net, {run:>21}: {np.median(steps) * 1e3:.2f} ms")
+for run, ms in result.step_ms.items():
+    print(f"training step, shallow net, {run:>21}: {ms:.2f} ms")
 
 # %%
 # Conclusion
@@ -212,7 +193,9 @@ for run in runs:
 # fp32's range with fewer digits. For the shallow ReLU net almost no gradient underflows and
 # every format reaches the same accuracy. In the 10-layer sigmoid net a large share of the
 # gradient values is flushed to zero in fp16; trained without loss scaling it stays at
-# chance while fp32, loss-scaled fp16 and bf16 all move away from it. Memory is exactly
+# chance while fp32, loss-scaled fp16 and bf16 all move away from it. A trained network
+# makes the same decisions in fp16 and bf16 but its scores move, and a network whose hidden
+# values leave fp16's range gives no finite output in fp16 at all. Memory is exactly
 # halved. Speed is not a property of the format but of the hardware: the printed timings
 # say what half precision costs or saves on the machine that built this page.
 

@@ -11,72 +11,39 @@ and inference time.
 """
 
 # %%
-# Setup: a trained network to prune
-# ---------------------------------
-import copy
-
+# Setup
+# -----
 import matplotlib.pyplot as plt
-import torch
 
-from vgexamples.compression import (
-    count_parameters,
-    iterative_prune,
-    make_pruning_permanent,
-    prune_magnitude,
-    prune_neurons,
-    saved_bytes,
-    sparsity,
-    time_inference,
-)
-from vgexamples.data import load_digits
-from vgexamples.models import MLP
+from vgexamples.experiments import pruning
 from vgexamples.plotting import use_style
 from vgexamples.runtime import configure
-from vgexamples.train import evaluate, train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0).to(device)
-TRAIN = dict(lr=0.05, optimizer="momentum", batch_size=64, eval_every=1000, device=device)
-base = MLP(64, 10, depth=2, width=128).to(device)
-train(base, data, steps=400, **TRAIN)
-_, base_acc = evaluate(base, data.x_test, data.y_test)
-n_base = count_parameters(base)
-print(f"dense network: {n_base} parameters, test accuracy {base_acc:.3f}")
+
+# %%
+# A trained network to prune
+# --------------------------
+# :func:`vgexamples.experiments.pruning.run` trains a 64-128-128-10 network, prunes it every
+# way and measures the results; the sections below read them. The dense network's budget:
+print(pruning.BASE_BUDGET)
+result = pruning.run(device=device)
+print(f"dense network: {result.n_base} parameters, test accuracy {result.base_accuracy:.3f}")
 
 # %%
 # Three ways to prune, with and without fine-tuning
 # -------------------------------------------------
-# ``prune_magnitude(scope="layer")`` and ``scope="global"`` call
-# ``torch.nn.utils.prune``'s ``l1_unstructured`` and ``global_unstructured``: a mask
+# :func:`vgexamples.compression.prune_magnitude` with ``scope="layer"`` and ``"global"``
+# calls ``torch.nn.utils.prune``'s ``l1_unstructured`` and ``global_unstructured``: a mask
 # multiplies the weights, and masked weights get no gradient during fine-tuning.
-# ``prune_neurons`` removes the least important fraction of every hidden layer's units and
-# returns a smaller dense network. Fine-tuning is 100 steps in every case.
-# For neuron pruning the x coordinate is the fraction of weights that went away with the
-# removed units.
-amounts = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98]
-FINE_TUNE = 100
-
-
-def pruned(method: str, amount: float) -> torch.nn.Module:
-    if method == "neurons":
-        return prune_neurons(base, amount)
-    return prune_magnitude(copy.deepcopy(base), amount, scope=method)
-
-
-def removed_fraction(model: torch.nn.Module) -> float:
-    return 1 - count_parameters(model, nonzero=True) / n_base
-
-
-results = {}
-for method in ["layer", "global", "neurons"]:
-    for amount in amounts:
-        model = pruned(method, amount)
-        _, acc = evaluate(model, data.x_test, data.y_test)
-        removed = removed_fraction(model)
-        train(model, data, steps=FINE_TUNE, **TRAIN)
-        _, tuned = evaluate(model, data.x_test, data.y_test)
-        results[method, amount] = (removed, acc, tuned)
+# :func:`vgexamples.compression.prune_neurons` removes the least important fraction of every
+# hidden layer's units and returns a smaller dense network. For neuron pruning the x
+# coordinate is the fraction of weights that went away with the removed units. The
+# fine-tuning budget, the same in every case:
+print(pruning.FINE_TUNE)
+amounts = sorted({amount for _, amount in result.curve})
+results = result.curve
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
 labels = {"layer": "weights, per layer", "global": "weights, global", "neurons": "neurons"}
@@ -101,55 +68,28 @@ for (method, amount), (removed, acc, tuned) in results.items():
 # At 90% a masked network computes with a tenth of its weights, but it still stores and
 # multiplies dense matrices of the original shape. ``torch.save`` of a model with live masks
 # even writes both the original weights and the masks; folding the masks in
-# (:func:`make_pruning_permanent`) brings the file back to the dense size, zeros included.
-# Removing 90% of the neurons instead leaves a dense network that is smaller in every sense.
-x = data.x_test
-masked = prune_magnitude(copy.deepcopy(base), 0.9, scope="global")
-folded = make_pruning_permanent(prune_magnitude(copy.deepcopy(base), 0.9, scope="global"))
-small = prune_neurons(base, 0.9)
-models = {"dense": base, "masked 90%": masked, "masked, folded": folded, "neurons -90%": small}
+# (:func:`vgexamples.compression.make_pruning_permanent`) brings the file back to the dense
+# size, zeros included. Removing 90% of the neurons instead leaves a dense network that is
+# smaller in every sense.
 print(f"{'model':>15} | params | non-zero | sparsity | saved bytes | inference (ms)")
-for name, model in models.items():
-    ms = time_inference(model, x, repeats=50) * 1e3
+for name, size in result.sizes.items():
     print(
-        f"{name:>15} | {count_parameters(model):6d} | {count_parameters(model, nonzero=True):8d} "
-        f"| {sparsity(model):8.3f} | {saved_bytes(model):11d} | {ms:14.3f}"
+        f"{name:>15} | {size['params']:6d} | {size['nonzero']:8d} "
+        f"| {size['sparsity']:8.3f} | {size['bytes']:11d} | {size['ms']:14.3f}"
     )
-
-# sphinx_gallery_start_ignore
-# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
-from vgexamples.results import record
-
-record(
-    "compression.pruning_size",
-    dense_params=count_parameters(base),
-    masked_params=count_parameters(masked),
-    masked_nonzero=count_parameters(masked, nonzero=True),
-    dense_bytes=saved_bytes(base),
-    masked_bytes=saved_bytes(masked),
-    folded_bytes=saved_bytes(folded),
-    neurons_params=count_parameters(small),
-    neurons_bytes=saved_bytes(small),
-)
-# sphinx_gallery_end_ignore
 
 # %%
 # Iterative pruning against one shot
 # ----------------------------------
-# Han et al. prune in several rounds, retraining in between. We reach 97% global sparsity
-# in four rounds of 75 steps, or in one round followed by 300 steps: the same number of
-# training steps for both, three seeds.
-for seed in range(3):
-    scores = {}
-    for rounds in (1, 4):
-        model = copy.deepcopy(base)
-        iterative_prune(
-            model, data, 0.97, rounds=rounds, steps_per_round=300 // rounds, seed=seed, **TRAIN
-        )
-        scores[rounds] = evaluate(model, data.x_test, data.y_test)[1]
+# Han et al. prune in several rounds, retraining in between
+# (:func:`vgexamples.compression.iterative_prune`). We reach 97% global sparsity in four
+# rounds or in one round followed by fine-tuning, with the same number of training steps
+# for both, on three seeds of the fine-tuning order. The budget, split over the rounds:
+print(pruning.ITERATIVE)
+for seed, scores in result.iterative.items():
     print(
-        f"seed {seed}: one-shot {scores[1]:.3f}, iterative (4 rounds) {scores[4]:.3f}, "
-        f"sparsity {sparsity(model):.3f}"
+        f"seed {seed}: one-shot {scores[1][0]:.3f}, iterative (4 rounds) {scores[4][0]:.3f}, "
+        f"sparsity {scores[4][1]:.3f}"
     )
 
 # %%

@@ -10,26 +10,34 @@ labels do not carry. We test whether that helps on the digits when training data
 """
 
 # %%
-# Setup: scarce data and a teacher
-# --------------------------------
+# Setup
+# -----
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from vgexamples.compression import count_parameters, distill
 from vgexamples.data import load_digits
-from vgexamples.models import MLP
+from vgexamples.experiments import distillation
+from vgexamples.models import count_parameters
 from vgexamples.plotting import use_style
 from vgexamples.runtime import configure
-from vgexamples.train import train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0, n_train=150).to(device)
-print(f"{len(data.x_train)} training images, {len(data.x_test)} test images")
-teacher = MLP(64, 10, depth=2, width=256).to(device)
-hist = train(teacher, data, steps=300, lr=0.05, optimizer="momentum", weight_decay=1e-3)
-print(f"teacher: {count_parameters(teacher)} parameters, accuracy {hist.final_test_accuracy:.3f}")
+
+# %%
+# Scarce data and a teacher
+# -------------------------
+# :func:`vgexamples.experiments.distillation.run` trains a teacher on a small part of the
+# digits and then every student; the sections below read its result. The teacher's budget:
+print(distillation.TEACHER_BUDGET)
+result = distillation.run(device=device)
+teacher = result.teacher
+print(f"{result.n_train} training images, {result.n_test} test images")
+print(
+    f"teacher: {count_parameters(teacher)} parameters, "
+    f"accuracy {result.teacher_history.final_test_accuracy:.3f}"
+)
 
 # %%
 # What the teacher's soft targets look like
@@ -37,6 +45,7 @@ print(f"teacher: {count_parameters(teacher)} parameters, accuracy {hist.final_te
 # The teacher's output for one training image, as a softmax at temperature :math:`T`:
 # :math:`p_i \propto \exp(z_i / T)`. At :math:`T=1` it is nearly one-hot; higher
 # temperatures expose the ranking of the other classes.
+data = load_digits(seed=0, n_train=distillation.N_TRAIN).to(device)
 with torch.no_grad():
     logits = teacher.eval()(data.x_train[:1])[0]
 fig, ax = plt.subplots(figsize=(7, 3))
@@ -53,35 +62,16 @@ plt.show()
 # Students: hard labels against soft targets
 # ------------------------------------------
 # Each student is a one-hidden-layer MLP. The baseline is trained on the labels with
-# cross-entropy; the distilled students use :func:`vgexamples.compression.distillation_loss`
-# with weight :math:`\alpha = 0.9` on the soft term. Every run of a given seed sees the same
-# mini-batches and starts from the same weights, and all get 200 steps.
-temperatures = [1, 2, 4, 8]
-widths = [8, 32]
-SEEDS = range(3)
-acc = {}
+# cross-entropy; the distilled students are trained by :func:`vgexamples.train.train` with a
+# :class:`vgexamples.compression.DistillationLoss`, weight :math:`\alpha = 0.9` on the soft
+# term. Every run of a given seed sees the same mini-batches and starts from the same
+# weights. The students' budget:
+print(result.budget)
+acc, widths, temperatures = result.accuracy, result.widths, result.temperatures[1:]
+SEEDS = result.budget.seeds
 for width in widths:
-    for t in [None, *temperatures]:
-        for seed in SEEDS:
-            torch.manual_seed(seed)
-            student = MLP(64, 10, depth=1, width=width)
-            h = distill(
-                student,
-                None if t is None else teacher,
-                data,
-                temperature=t or 1.0,
-                alpha=0.9,
-                steps=200,
-                lr=0.05,
-                optimizer="momentum",
-                seed=seed,
-                eval_every=200,
-                device=device,
-            )
-            acc[width, t, seed] = h.final_test_accuracy
-    n = count_parameters(MLP(64, 10, depth=1, width=width))
-    print(f"student width {width} ({n} parameters)")
-    for t in [None, *temperatures]:
+    print(f"student width {width} ({distillation.student_parameters(width)} parameters)")
+    for t in result.temperatures:
         values = [acc[width, t, s] for s in SEEDS]
         name = "hard labels" if t is None else f"soft, T={t}"
         print(f"   {name:>12}: mean {np.mean(values):.3f}  (seeds: {np.round(values, 3)})")

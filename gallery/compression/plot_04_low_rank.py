@@ -13,27 +13,21 @@ measure accuracy, parameters and inference time, with and without fine-tuning.
 # %%
 # Setup: a trained network
 # ------------------------
+# :func:`vgexamples.experiments.low_rank.run` trains a network with two hidden layers of 256
+# units and factorizes it; the sections below read its result. The dense network's budget:
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from vgexamples.compression import count_macs, count_parameters, low_rank_mlp, time_inference
-from vgexamples.data import load_digits
-from vgexamples.models import MLP
+from vgexamples.experiments import low_rank
 from vgexamples.plotting import use_style
 from vgexamples.runtime import configure
-from vgexamples.train import evaluate, train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0).to(device)
-TRAIN = dict(lr=0.05, optimizer="momentum", eval_every=1000, device=device)
-base = MLP(64, 10, depth=2, width=256).to(device)
-untrained = MLP(64, 10, depth=2, width=256).to(device)
-untrained.load_state_dict(base.state_dict())
-train(base, data, steps=400, **TRAIN)
-base_acc = evaluate(base, data.x_test, data.y_test)[1]
-print(f"dense: {count_parameters(base)} parameters, accuracy {base_acc:.3f}")
+print(low_rank.BUDGET)
+result = low_rank.run(device=device)
+n_base = result.dense_timing[0]
+print(f"dense: {n_base} parameters, accuracy {result.base_accuracy:.3f}")
 
 # %%
 # The singular-value spectrum
@@ -41,14 +35,16 @@ print(f"dense: {count_parameters(base)} parameters, accuracy {base_acc:.3f}")
 # The singular values of the 256 x 256 hidden-to-hidden weight matrix, before and after
 # training, scaled by the largest. Training lifts a few singular values above the bulk of the
 # random initial matrix. Measured by energy the trained matrix is still far from low rank: the
-# rank needed to hold 90% of its squared Frobenius norm is printed below.
+# rank needed to hold 90% of its squared Frobenius norm
+# (:func:`vgexamples.experiments.low_rank.energy_rank`) is printed below.
 fig, ax = plt.subplots()
-for label, net in [("at initialization", untrained), ("trained", base)]:
-    s = torch.linalg.svdvals(net.linears[1].weight.detach()).cpu()
-    ax.plot(np.arange(1, len(s) + 1), (s / s[0]).numpy(), label=label)
-    energy = torch.cumsum(s**2, 0) / (s**2).sum()
+summary = result.summary()
+for label, which in [("at initialization", "initial"), ("trained", "trained")]:
+    s = result.singular_values(which)
+    ax.plot(np.arange(1, len(s) + 1), s / s[0], label=label)
     print(
-        f"{label}: rank holding 90% of the squared Frobenius norm: {int((energy < 0.9).sum()) + 1}"
+        f"{label}: rank holding 90% of the squared Frobenius norm: "
+        f"{summary[f'energy_rank_{which}']}"
     )
 ax.set_xscale("log")
 ax.set_yscale("log")
@@ -60,26 +56,20 @@ plt.show()
 # %%
 # Accuracy against rank
 # ---------------------
-# :func:`vgexamples.compression.low_rank_mlp` replaces both hidden layers by their rank-:math:`r`
-# factors (:func:`factorize_linear`, built on ``torch.linalg.svd``); the classifier head is
-# kept. Fine-tuning trains the factorized network for 100 steps at a fifth of the original
-# learning rate (at the full rate it undoes part of what the SVD kept).
-ranks = [1, 2, 4, 8, 16, 32, 64]
-rows = []
-for r in ranks:
-    small = low_rank_mlp(base, r)
-    acc = evaluate(small, data.x_test, data.y_test)[1]
-    train(small, data, steps=100, **{**TRAIN, "lr": 0.01})
-    tuned = evaluate(small, data.x_test, data.y_test)[1]
-    rows.append((r, count_parameters(small), count_macs(small, (64,)), acc, tuned))
+# :func:`vgexamples.compression.low_rank_mlp` replaces both hidden layers by their
+# rank-:math:`r` factors (:func:`vgexamples.compression.factorize_linear`, built on
+# ``torch.linalg.svd``); the classifier head is kept. Fine-tuning trains the factorized
+# network with this budget:
+print(low_rank.FINE_TUNE)
+ranks = list(result.rows)
 print(" rank | params | MACs   | accuracy | fine-tuned")
-for r, n, macs, acc, tuned in rows:
+for r, (n, macs, acc, tuned) in result.rows.items():
     print(f"{r:5d} | {n:6d} | {macs:6d} | {acc:8.3f} | {tuned:10.3f}")
 
 fig, ax = plt.subplots()
-ax.plot(ranks, [row[3] for row in rows], marker="o", label="SVD only")
-ax.plot(ranks, [row[4] for row in rows], marker="o", label="SVD + 100 fine-tuning steps")
-ax.axhline(base_acc, ls="--", color="k", label="dense")
+ax.plot(ranks, [row[2] for row in result.rows.values()], marker="o", label="SVD only")
+ax.plot(ranks, [row[3] for row in result.rows.values()], marker="o", label="SVD + fine-tuning")
+ax.axhline(result.base_accuracy, ls="--", color="k", label="dense")
 ax.set_xscale("log", base=2)
 ax.set_xlabel("rank r")
 ax.set_ylabel("test accuracy")
@@ -91,17 +81,10 @@ plt.show()
 # ------------
 # Unlike a pruning mask, factorization changes the shapes: fewer parameters and fewer
 # multiply-adds, and the two thin products are faster than the one wide product. Median
-# inference time on the whole test set:
-x = data.x_test
-t_dense = time_inference(base, x, repeats=50)
-print(f"dense: {count_parameters(base)} parameters, {t_dense * 1e3:.3f} ms")
-for r in (8, 32):
-    small = low_rank_mlp(base, r)
-    t = time_inference(small, x, repeats=50)
-    print(
-        f"rank {r:2d}: {count_parameters(small)} parameters "
-        f"({count_parameters(small) / count_parameters(base):.1%}), {t * 1e3:.3f} ms"
-    )
+# inference time on the whole test set (:func:`vgexamples.compression.time_inference`):
+print(f"dense: {n_base} parameters, {result.dense_timing[1]:.3f} ms")
+for r, (n, ms) in result.rank_timings.items():
+    print(f"rank {r:2d}: {n} parameters ({n / n_base:.1%}), {ms:.3f} ms")
 
 # %%
 # Conclusion

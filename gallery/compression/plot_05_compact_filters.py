@@ -14,45 +14,32 @@ weights are shared.
 # Setup
 # -----
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
-from vgexamples.cnn import DeepCNN, SmallCNN
-from vgexamples.compression import count_macs, count_parameters
 from vgexamples.data import load_digits
-from vgexamples.diagnostics import gradient_profile
-from vgexamples.models import MLP
+from vgexamples.experiments import compact_filters
 from vgexamples.plotting import plot_layer_values, use_style
 from vgexamples.runtime import configure
-from vgexamples.train import train
 
 device = configure(seed=0)
 use_style()
-images = load_digits(seed=0, image=True).to(device)
-flat = load_digits(seed=0).to(device)
-print("image batch shape:", tuple(images.x_train.shape))
+
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.compact_filters.run` counts one layer three ways, trains
+# three small networks and profiles a deep CNN against a deep MLP; the sections below read
+# its result.
+result = compact_filters.run(device=device)
+print("image batch shape:", tuple(load_digits(seed=0, image=True).x_train.shape))
 
 # %%
 # One layer, three ways
 # ---------------------
 # Mapping 16 channels to 32 with 3x3 filters on an 8x8 map: a standard convolution, a
-# depthwise-separable one, and a fully connected layer between the same flattened maps.
-c_in, c_out, k, side = 16, 32, 3, 8
-standard = torch.nn.Conv2d(c_in, c_out, k, padding=1)
-depthwise = torch.nn.Conv2d(c_in, c_in, k, padding=1, groups=c_in)
-pointwise = torch.nn.Conv2d(c_in, c_out, 1)
-dense = torch.nn.Linear(c_in * side * side, c_out * side * side)
-for name, layers in [
-    ("standard 3x3", [standard]),
-    ("depthwise + 1x1", [depthwise, pointwise]),
-    ("fully connected", [dense]),
-]:
-    n = sum(count_parameters(m) for m in layers)
-    macs = (
-        count_macs(torch.nn.Sequential(*layers), (c_in, side, side))
-        if name != "fully connected"
-        else count_macs(dense, (c_in * side * side,))
-    )
+# depthwise-separable one, and a fully connected layer between the same flattened maps
+# (:func:`vgexamples.experiments.compact_filters.layer_costs`, counting with
+# :func:`vgexamples.models.count_parameters` and :func:`vgexamples.compression.count_macs`).
+for name, (n, macs) in result.costs.items():
     print(f"{name:>16}: {n:8d} parameters, {macs:8d} multiply-adds per image")
 
 # %%
@@ -60,27 +47,16 @@ for name, layers in [
 # ----------------------------
 # Two convolution blocks (16 and 32 channels, each followed by 2x2 max-pooling), global
 # average pooling and a linear classifier, with standard or depthwise-separable convolutions
-# in the second block; and a one-hidden-layer MLP on the flattened pixels. Each is trained
-# with Adam for 300 steps on three seeds.
-builders = {
-    "CNN, standard": (lambda: SmallCNN(channels=(16, 32)), images),
-    "CNN, separable": (lambda: SmallCNN(channels=(16, 32), separable=True), images),
-    "MLP, 64 hidden": (lambda: MLP(64, 10, depth=1, width=64), flat),
-}
+# in the second block (:class:`vgexamples.cnn.SmallCNN`); and a one-hidden-layer MLP on the
+# flattened pixels. Each is trained with this budget:
+print(result.budget)
 print(f"{'model':>15} | params | multiply-adds | accuracy (3 seeds)")
 summary = {}
-for name, (build, data) in builders.items():
-    accs = []
-    for seed in range(3):
-        torch.manual_seed(seed)
-        net = build().to(device)
-        h = train(net, data, steps=300, lr=3e-3, optimizer="adam", seed=seed, eval_every=300)
-        accs.append(h.final_test_accuracy)
-    shape = tuple(data.x_train.shape[1:])
-    summary[name] = (count_parameters(net), count_macs(net, shape), float(np.mean(accs)))
+for name, (n, macs, accs) in result.small.items():
+    summary[name] = (n, macs, sum(accs) / len(accs))
     print(
-        f"{name:>15} | {summary[name][0]:6d} | {summary[name][1]:13d} | "
-        f"{np.mean(accs):.3f} ({', '.join(f'{a:.3f}' for a in accs)})"
+        f"{name:>15} | {n:6d} | {macs:13d} | "
+        f"{summary[name][2]:.3f} ({', '.join(f'{a:.3f}' for a in accs)})"
     )
 
 # %%
@@ -102,62 +78,34 @@ plt.show()
 # %%
 # Do shared weights protect against vanishing gradients?
 # ------------------------------------------------------
-# A 10-layer CNN (16 channels, 3x3, no pooling) and a 10-layer MLP (16 units per layer), with
-# the same activation and initialization, one batch of 256 digits each. We compare the ratio
-# of the first layer's gradient norm to the last layer's, for the weight gradient and for the
-# back-propagated gradient with respect to each layer's output.
-settings = [("sigmoid", "default"), ("sigmoid", "xavier"), ("tanh", "xavier"), ("relu", "he")]
-profiles = {}
-for activation, init in settings:
-    torch.manual_seed(0)
-    cnn = DeepCNN(depth=10, channels=16, activation=activation, init=init).to(device)
-    torch.manual_seed(0)
-    mlp = MLP(64, 10, depth=10, width=16, activation=activation, init=init).to(device)
-    profiles[activation, init, "CNN"] = gradient_profile(
-        cnn, images.x_train[:256], images.y_train[:256]
-    )
-    profiles[activation, init, "MLP"] = gradient_profile(
-        mlp, flat.x_train[:256], flat.y_train[:256]
-    )
+# A 10-layer CNN (16 channels, 3x3, no pooling: :class:`vgexamples.cnn.DeepCNN`) and a
+# 10-layer MLP (16 units per layer), with the same activation and initialization, one batch
+# of 256 digits each. We compare the ratio of the first layer's gradient norm to the last
+# layer's, for the weight gradient and for the back-propagated gradient with respect to each
+# layer's output.
 print(
     f"{'activation, init':>18} | {'CNN dW ratio':>12} | {'MLP dW ratio':>12} | "
     f"{'CNN dz ratio':>12} | {'MLP dz ratio':>12}"
 )
-for activation, init in settings:
-    c, m = profiles[activation, init, "CNN"], profiles[activation, init, "MLP"]
-    print(
-        f"{activation + ', ' + init:>18} | {c.ratio_first_to_last():12.2e} | "
-        f"{m.ratio_first_to_last():12.2e} | {c.ratio_first_to_last('output_grad_norm'):12.2e} | "
-        f"{m.ratio_first_to_last('output_grad_norm'):12.2e}"
-    )
+for activation, init in compact_filters.SETTINGS:
+    cells = [
+        result.ratio(activation, init, kind, which)
+        for which in ("weight_grad_norm", "output_grad_norm")
+        for kind in ("CNN", "MLP")
+    ]
+    print(f"{activation + ', ' + init:>18} | " + " | ".join(f"{c:12.2e}" for c in cells))
 
 fig, ax = plt.subplots()
 plot_layer_values(
     ax,
     {
-        f"{kind}, sigmoid": profiles["sigmoid", "default", kind].weight_grad_norm
+        f"{kind}, sigmoid": result.profiles["sigmoid", "default", kind, 0].weight_grad_norm
         for kind in ("CNN", "MLP")
     },
     ylabel="||dL/dW|| of the layer",
 )
 ax.set_title("10 sigmoid layers, PyTorch's default initialization")
 plt.show()
-
-# sphinx_gallery_start_ignore
-# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
-from vgexamples.results import record
-
-record(
-    "compression.shared_weights",
-    **{
-        f"{kind.lower()}_{activation}_{init}": profiles[
-            activation, init, kind
-        ].ratio_first_to_last()
-        for activation, init in settings
-        for kind in ("CNN", "MLP")
-    },
-)
-# sphinx_gallery_end_ignore
 
 # %%
 # Conclusion

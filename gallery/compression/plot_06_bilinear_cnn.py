@@ -14,20 +14,22 @@ similar size on the same data and budget.
 # %%
 # Setup: the fine-grained texture task
 # ------------------------------------
+# :func:`vgexamples.experiments.bilinear.run` generates the textures
+# (:func:`vgexamples.textures.load_textures`), trains both networks and probes the bilinear
+# one; the sections below read its result.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from vgexamples.cnn import BilinearCNN, SmallCNN
-from vgexamples.compression import count_macs, count_parameters
+from vgexamples.experiments import bilinear
 from vgexamples.plotting import plot_training_curves, use_style
 from vgexamples.runtime import configure
-from vgexamples.textures import ORIENTATIONS, class_rules, load_textures, prototype_images
-from vgexamples.train import train
+from vgexamples.textures import ORIENTATIONS, class_rules
 
 device = configure(seed=0)
 use_style()
-data = load_textures(100, 100, seed=0).to(device)
+result = bilinear.run(device=device)
+data = result.data
 print(
     f"{len(data.x_train)} training and {len(data.x_test)} test images of shape "
     f"{tuple(data.x_train.shape[1:])}, {data.n_classes} classes"
@@ -53,39 +55,28 @@ plt.show()
 # %%
 # Two models of similar size
 # --------------------------
-# The bilinear CNN has two streams of two 3x3 convolution layers (8 channels each); the
-# :math:`8 \times 8` outer products are averaged over positions, passed through a signed square
-# root and L2 normalization, and classified linearly. The single-stream CNN has two 3x3
-# layers (9 and 18 channels), global average pooling and a linear classifier.
-builders = {
-    "bilinear CNN": lambda: BilinearCNN(1, 6, channels_a=(8, 8), channels_b=(8, 8)),
-    "single-stream CNN": lambda: SmallCNN(1, 6, channels=(9, 18), n_pool=0),
-}
-for name, build in builders.items():
-    net = build()
-    print(
-        f"{name:>18}: {count_parameters(net)} parameters, "
-        f"{count_macs(net, (1, 16, 16))} multiply-adds per image"
-    )
+# The bilinear CNN (:class:`vgexamples.cnn.BilinearCNN`) has two streams of two 3x3
+# convolution layers (8 channels each); the :math:`8 \times 8` outer products are averaged
+# over positions, passed through a signed square root and L2 normalization, and classified
+# linearly. The single-stream CNN has two 3x3 layers (9 and 18 channels), global average
+# pooling and a linear classifier.
+for name, (n, macs) in result.sizes.items():
+    print(f"{name:>18}: {n} parameters, {macs} multiply-adds per image")
 
 # %%
 # Training on the same data and budget
 # ------------------------------------
-# Adam, 300 steps of 64 images, three seeds for each model.
-histories, final = {}, {}
-for name, build in builders.items():
-    for seed in range(3):
-        torch.manual_seed(seed)
-        net = build().to(device)
-        histories[name, seed] = train(
-            net, data, steps=300, lr=3e-3, optimizer="adam", seed=seed, eval_every=50
-        )
-        final[name, seed] = net
-    accs = [histories[name, s].final_test_accuracy for s in range(3)]
+# Both networks train with this budget:
+print(result.budget)
+histories = result.histories
+for name in result.sizes:
+    accs = result.accuracies(name)
     print(f"{name:>18}: test accuracy {np.mean(accs):.3f} (seeds: {np.round(accs, 3)})")
 
 fig, ax = plt.subplots()
-plot_training_curves(ax, {name: histories[name, 0] for name in builders}, metric="test_accuracy")
+plot_training_curves(
+    ax, {name: histories[name, 0] for name in result.sizes}, metric="test_accuracy"
+)
 ax.axhline(1 / 6, ls=":", color="k", label="chance")
 ax.set_title("seed 0")
 ax.legend()
@@ -95,15 +86,13 @@ plt.show()
 # What each stream responds to
 # ----------------------------
 # We feed the trained bilinear network (seed 0) one clean image per stroke type, a grid full
-# of that stroke, and average each channel of each stream over positions. A column is a stroke
-# type, a row a channel.
-protos, names = prototype_images()
-model = final["bilinear CNN", 0].eval()
-with torch.no_grad():
-    a, b = model.streams(protos.to(device))
+# of that stroke (:func:`vgexamples.textures.prototype_images`), and average each channel of
+# each stream over positions. A column is a stroke type, a row a channel.
+a, b = result.streams
+names = result.stroke_names
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 for ax, maps, title in [(axes[0], a, "stream A"), (axes[1], b, "stream B")]:
-    response = maps.mean(dim=(2, 3)).T.cpu().numpy()
+    response = maps.mean(dim=(2, 3)).T.numpy()
     im = ax.imshow(response, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
     ax.set_ylabel("channel")
@@ -116,14 +105,11 @@ plt.show()
 # How selective are the channels?
 # -------------------------------
 # For every channel, the share of its total response that goes to its favourite stroke type
-# (1/8 would be no preference at all).
+# (1/8 would be no preference at all; :func:`vgexamples.experiments.bilinear.selectivity`).
 for label, maps in [("stream A", a), ("stream B", b)]:
-    response = maps.mean(dim=(2, 3)).T
-    share = response.max(dim=1).values / response.sum(dim=1).clamp_min(1e-12)
-    active = response.sum(dim=1) > 0
+    active, total, share = bilinear.selectivity(maps)
     print(
-        f"{label}: active channels {int(active.sum())}/{len(active)}, "
-        f"median share of the favourite type {float(share[active].median()):.2f}"
+        f"{label}: active channels {active}/{total}, median share of the favourite type {share:.2f}"
     )
 
 # %%

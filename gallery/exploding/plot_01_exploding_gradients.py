@@ -15,49 +15,44 @@ network with plain SGD and watch the loss jump and then stop being a number.
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
-from vgexamples.data import load_digits
-from vgexamples.diagnostics import gradient_profile
-from vgexamples.exploding import chain_bias_gradients, exploding_mlp
+from vgexamples.experiments import exploding
 from vgexamples.plotting import plot_layer_values, plot_training_curves, use_style
 from vgexamples.runtime import configure
-from vgexamples.train import train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0)
+
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.exploding.run` measures both constructions and trains the
+# second one; the sections below read its result.
+result = exploding.run(device=device)
 
 # %%
 # A chain of sigmoid neurons at their steepest point
 # --------------------------------------------------
-# Every neuron has weight :math:`w = 100` and a bias that cancels its input, so every
-# pre-activation is exactly 0, where the sigmoid's slope is 1/4. Going back one layer multiplies
-# the gradient by :math:`w \cdot 1/4`.
-depth, weight = 8, 100.0
-chain = chain_bias_gradients(depth, weight=weight)
-ratios = np.array(chain[:-1]) / np.array(chain[1:])
+# :func:`vgexamples.propagation.chain_bias_gradients`: every neuron has weight
+# :math:`w = 100` and a bias that cancels its input, so every pre-activation is exactly 0,
+# where the sigmoid's slope is 1/4. Going back one layer multiplies the gradient by
+# :math:`w \cdot 1/4`.
+chain, weight, ratios = result.chain, result.chain_weight, result.chain_ratios()
 print("|dC/db_l|, input side first:", " ".join(f"{g:.3g}" for g in chain))
-print(f"ratio between consecutive layers: min {ratios.min():.6g}, max {ratios.max():.6g}")
+print(f"ratio between consecutive layers: min {min(ratios):.6g}, max {max(ratios):.6g}")
 print(f"w / 4 = {weight / 4:g}")
 
 # %%
 # A ReLU network with weights above the critical scale
 # ----------------------------------------------------
 # He initialization is the critical scale for ReLU: the size of the signal and of the gradient
-# stays constant from layer to layer. Multiplying every weight by a gain ``g`` multiplies both by
-# about ``g`` per layer. One forward/backward pass on a batch of digits records, per layer, the
-# norm of the gradient with respect to the layer's output (the back-propagated signal) and of
-# the gradient with respect to its weights.
-gains = [1.0, 1.25, 1.5]
-x_batch, y_batch = data.x_train[:256].to(device), data.y_train[:256].to(device)
-profiles = {}
-for g in gains:
-    torch.manual_seed(0)
-    net = exploding_mlp(64, 10, depth=10, width=64, gain=g).to(device)
-    profiles[g] = gradient_profile(net, x_batch, y_batch)
-    p = profiles[g]
+# stays constant from layer to layer. Multiplying every weight by a gain ``g`` (the ``gain``
+# of :class:`vgexamples.models.MLP`) multiplies both by about ``g`` per layer. One
+# forward/backward pass on a batch of digits records, per layer, the norm of the gradient
+# with respect to the layer's output (the back-propagated signal) and of the gradient with
+# respect to its weights.
+profiles = {g: result.profile(g) for g in result.gains}
+for g, p in profiles.items():
     print(
         f"gain {g:4.2f}: loss at init {p.loss:8.4g} | output-gradient first/last layer "
         f"{p.ratio_first_to_last('output_grad_norm'):8.3g} | weight-gradient norm first layer "
@@ -88,16 +83,13 @@ plt.show()
 # %%
 # Training the exploding network
 # ------------------------------
-# The same SGD budget (learning rate 0.05, batches of 64, 300 steps) for the critical network
-# and for gain 1.5. :func:`vgexamples.train.train` checks the loss before every step and stops
-# at the first one that is not finite, recording why.
-histories = {}
-for g in [1.0, 1.5]:
-    torch.manual_seed(0)
-    net = exploding_mlp(64, 10, depth=10, width=64, gain=g)
-    hist = train(net, data, steps=300, lr=0.05, batch_size=64, seed=0, device=device)
-    histories[f"gain {g:g}"] = hist
-    print(f"gain {g:g}: {hist.steps_run} steps taken; stop reason: {hist.stop_reason}")
+# The same budget for the critical network and for gain 1.5. :func:`vgexamples.train.train`
+# checks the loss before every step and stops at the first one that is not finite, recording
+# why. The budget:
+print(result.budget)
+histories = {f"gain {g:g}": result.history(g) for g in result.trained_gains}
+for label, hist in histories.items():
+    print(f"{label}: {hist.steps_run} steps taken; stop reason: {hist.stop_reason}")
 
 exploded = histories["gain 1.5"]
 for step, (loss, norm) in enumerate(zip(exploded.loss, exploded.grad_norm, strict=True), 1):

@@ -14,33 +14,34 @@ spectral radius. We repeat the threshold sweep of
 # Setup
 # -----
 import matplotlib.pyplot as plt
-import torch
 
-from vgexamples.clipping import clipping_sweep, plot_clipping_sweep, summarize_sweep
+from vgexamples.clipping import plot_clipping_sweep, summarize_sweep
+from vgexamples.experiments import clipping
 from vgexamples.plotting import plot_training_curves, use_style
 from vgexamples.runtime import configure
-from vgexamples.sequences import ADDING_BASELINE_MSE, RecurrentRegressor, make_adding_split
-from vgexamples.train import train
+from vgexamples.sequences import ADDING_BASELINE_MSE
 
 device = configure(seed=0)
 use_style()
-data = make_adding_split(10, n_train=2000, seed=0)
-BUDGET = {"steps": 200, "lr": 0.1, "optimizer": "sgd", "batch_size": 64, "loss": "mse"}
 
-
-def build():
-    return RecurrentRegressor("rnn", hidden_size=32, recurrent_gain=2.0)
-
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.clipping.run_rnn` trains the RNN
+# (:func:`~vgexamples.experiments.clipping.build_rnn`) once without clipping and once with
+# norm clipping at 0.1 for the loss curves of seed 0, then sweeps both kinds of clipping. The
+# task and the budget of every run:
+print(f"adding problem, length {clipping.RNN_LENGTH}, {clipping.RNN_TRAIN} training sequences")
+print(clipping.RNN_BUDGET)
+result = clipping.run_rnn(device=device)
 
 # %%
 # Loss curves of one seed
 # -----------------------
 # No clipping, and norm clipping at 0.1.
-curves = {}
-for label, clip in [("no clipping", {}), ("clip norm 0.1", {"clip_norm": 0.1})]:
-    torch.manual_seed(0)
-    curves[label] = train(build(), data, seed=0, device=device, **clip, **BUDGET)
-    print(f"{label}: {curves[label].stop_reason or 'full budget'}")
+curves = result.curves
+for label, hist in curves.items():
+    print(f"{label}: {hist.stop_reason or 'full budget'}")
 fig, ax = plt.subplots(figsize=(7, 3.4))
 plot_training_curves(ax, curves, log=True)
 ax.axhline(ADDING_BASELINE_MSE, color="grey", linestyle=":")
@@ -50,17 +51,9 @@ plt.show()
 # %%
 # The sweep
 # ---------
-# Thresholds from 0.01 to 100 for both kinds, seeds 0, 1, 2. A run fails if its loss becomes
-# non-finite or if it ends no better than predicting the mean target (MSE 1/6).
-runs = clipping_sweep(
-    build,
-    data,
-    thresholds=[0.01, 0.1, 1.0, 10.0, 100.0],
-    seeds=[0, 1, 2],
-    fail_above=ADDING_BASELINE_MSE,
-    device=device,
-    **BUDGET,
-)
+# The same thresholds for both kinds, every seed of the budget. A run fails if its loss
+# becomes non-finite or if it ends no better than predicting the mean target (MSE 1/6).
+runs = result.runs
 for mode, d in summarize_sweep(runs).items():
     for t, div, fail, med in zip(
         d["threshold"], d["diverged"], d["failed"], d["median_loss"], strict=True
@@ -72,7 +65,10 @@ for mode, d in summarize_sweep(runs).items():
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 plot_clipping_sweep(*axes, runs)
 axes[1].axhline(ADDING_BASELINE_MSE, color="grey", linestyle=":")
-fig.suptitle("tanh RNN, spectral radius 2, adding problem (T = 10), 3 seeds per point")
+fig.suptitle(
+    f"tanh RNN, spectral radius 2, adding problem (T = {clipping.RNN_LENGTH}), "
+    f"{len(result.budget.seeds)} seeds per point"
+)
 plt.show()
 
 # %%

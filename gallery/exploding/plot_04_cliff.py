@@ -13,14 +13,21 @@ norm clipping.
 # Setup
 # -----
 import matplotlib.pyplot as plt
-import numpy as np
 
-from vgexamples.cliff import descent_path, loss_grid
+from vgexamples.experiments import cliff
 from vgexamples.plotting import use_style
 from vgexamples.runtime import configure
 
 configure(seed=0)
 use_style()
+
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.cliff.run` evaluates the surface
+# (:func:`vgexamples.cliff.loss_grid`) and runs the descents
+# (:func:`vgexamples.cliff.descent_path`); the sections below read its result.
+result = cliff.run()
 
 # %%
 # The loss surface
@@ -30,24 +37,21 @@ use_style()
 # settles near a fixed point with :math:`\sigma(x) \approx 0`) to about 0.09 (a fixed point with
 # :math:`\sigma(x) \approx 1`): the map has two stable fixed points there, and which one
 # :math:`x_{50}` ends near depends on the side of the border.
-w_values = np.linspace(0.0, 12.0, 241)
-b_values = np.linspace(-8.0, 2.0, 201)
-surface = loss_grid(w_values, b_values)
-jumps = np.abs(np.diff(surface, axis=1))
-print(f"loss range on the grid: {surface.min():.4f} .. {surface.max():.4f}")
-print(f"largest change of the loss between neighbouring grid points: {jumps.max():.3f}")
+w_values, b_values, surface = result.w_values, result.b_values, result.surface
+summary = result.summary()
+print(f"loss range on the grid: {summary['loss_min']:.4f} .. {summary['loss_max']:.4f}")
+print(f"largest change of the loss between neighbouring grid points: {summary['largest_jump']:.3f}")
 
 # %%
 # Gradient descent, with and without clipping
 # -------------------------------------------
-# Three starting points, 150 steps of learning rate 1; clipping rescales the gradient to norm
-# at most 0.5 with ``torch.nn.utils.clip_grad_norm_``.
-starts = [(6.0, -4.0), (7.0, -3.0), (7.0, -3.5)]
-paths = {}
+# Three starting points; clipping rescales the gradient with
+# ``torch.nn.utils.clip_grad_norm_``. The descents' settings:
+print(f"{result.steps} steps of learning rate {result.lr:g}; clipping at norm {result.clip_norm:g}")
+starts, paths = cliff.STARTS, result.paths
 for start in starts:
-    for clip in (None, 0.5):
-        p = descent_path(*start, lr=1.0, steps=150, clip_norm=clip)
-        paths[start, clip] = p
+    for clip in (None, result.clip_norm):
+        p = paths[start, clip]
         label = "no clipping" if clip is None else f"clip norm {clip}"
         print(
             f"start {start}, {label:>14}: largest gradient norm {max(p.grad_norm):8.3g}, "
@@ -56,7 +60,7 @@ for start in starts:
         )
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharex=True, sharey=True)
-for ax, clip in zip(axes, (None, 0.5), strict=True):
+for ax, clip in zip(axes, (None, result.clip_norm), strict=True):
     cs = ax.contourf(w_values, b_values, surface, levels=30, cmap="viridis")
     for start, colour in zip(starts, ("#E69F00", "#D55E00", "#FFFFFF"), strict=True):
         xy = paths[start, clip].params
@@ -74,7 +78,7 @@ plt.show()
 # ---------------
 fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(11, 3.6))
 for start in starts:
-    for clip, style in ((None, "-"), (0.5, "--")):
+    for clip, style in ((None, "-"), (result.clip_norm, "--")):
         p = paths[start, clip]
         label = f"{start}, " + ("no clipping" if clip is None else "clipped")
         ax_loss.plot(p.loss, style, label=label)

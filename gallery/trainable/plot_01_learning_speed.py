@@ -19,32 +19,32 @@ Glorot & Bengio's (2010) scheme, which for the 30-by-30 hidden layers has the sa
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vgexamples.data import load_digits
-from vgexamples.monitors import PeriodicProfile
+from vgexamples.experiments import learning_speed
 from vgexamples.plotting import plot_layer_values, use_style
-from vgexamples.runs import seeded_mlp
 from vgexamples.runtime import configure
-from vgexamples.train import train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0).to(device)
-DEPTHS, WIDTH, SEEDS = (2, 3, 4), 30, (0, 1, 2)
+
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.learning_speed.run` builds the networks from their seeds and
+# measures them with a :class:`vgexamples.monitors.PeriodicProfile`: one forward/backward
+# pass over a fixed batch that stores each layer's bias-gradient norm. Only the hidden layers
+# count (the profile's last entry is the output layer). Each network is then trained with
+# :func:`vgexamples.train.train`, re-profiled on the full training set every 100 steps. The
+# training budget:
+print(learning_speed.BUDGET)
+result = learning_speed.run(device=device)
+DEPTHS = result.depths
+speeds0 = result.at_init
+monitors_steps, histories = result.steps, {d: result.histories[d, 0] for d in DEPTHS}
 
 # %%
 # Speed of learning at initialization
 # -----------------------------------
-# :class:`vgexamples.monitors.PeriodicProfile` runs one forward/backward pass over a fixed
-# batch and stores each layer's bias-gradient norm. Only the hidden layers count (the last
-# entry of each profile is the output layer).
-speeds0 = {}
-for depth in DEPTHS:
-    for seed in SEEDS:
-        net = seeded_mlp(data, seed, depth=depth, width=WIDTH, activation="sigmoid", init="xavier")
-        mon = PeriodicProfile(data.x_train, data.y_train)
-        mon.record(0, net)
-        speeds0[depth, seed] = mon.series("bias_grad_norm")[0, :-1]
-
+# The hidden layers' speeds of seed 0's networks, input side first.
 for depth in DEPTHS:
     s = speeds0[depth, 0]
     print(f"{depth} hidden layers (seed 0): " + "  ".join(f"{v:.2e}" for v in s))
@@ -55,7 +55,7 @@ for depth in DEPTHS:
 # The ratio of consecutive speeds, hidden layer :math:`l+1` over :math:`l`, over three
 # seeds. If back-propagation multiplies the gradient by about the same factor at every layer,
 # these ratios are all similar and the speed falls geometrically towards the input.
-ratios = np.concatenate([s[1:] / s[:-1] for s in speeds0.values()])
+ratios = result.layer_factors()
 print(
     f"ratio of consecutive layers: median {np.median(ratios):.2f}, "
     f"range {ratios.min():.2f} to {ratios.max():.2f} ({len(ratios)} pairs)"
@@ -73,24 +73,12 @@ plt.show()
 # %%
 # Over training
 # -------------
-# Each network is trained with plain SGD (learning rate 0.5, mini-batches of 32) for 2,000
-# steps, and re-profiled on the full training set every 100 steps.
-STEPS, EVERY = 2000, 100
-monitors, histories = {}, {}
-for depth in DEPTHS:
-    net = seeded_mlp(data, 0, depth=depth, width=WIDTH, activation="sigmoid", init="xavier")
-    mon = PeriodicProfile(data.x_train, data.y_train, every=EVERY)
-    mon.record(0, net)
-    histories[depth] = train(
-        net, data, steps=STEPS, lr=0.5, batch_size=32, seed=0, eval_every=EVERY, callbacks=[mon]
-    )
-    monitors[depth] = mon
-
+# Each network's speeds, recorded every 100 steps of the budget above.
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), sharey=True)
 for ax, depth in zip(axes, DEPTHS, strict=True):
-    speeds = monitors[depth].series("bias_grad_norm")[:, :-1]
+    speeds = result.speeds[depth, 0]
     for layer in range(depth):
-        ax.plot(monitors[depth].steps, speeds[:, layer], label=f"hidden layer {layer + 1}")
+        ax.plot(monitors_steps, speeds[:, layer], label=f"hidden layer {layer + 1}")
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_title(f"{depth} hidden layers")
@@ -106,8 +94,7 @@ plt.show()
 # starts to fit.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for depth in DEPTHS:
-    speeds = monitors[depth].series("bias_grad_norm")[:, :-1]
-    axes[0].plot(monitors[depth].steps, speeds[:, -1] / speeds[:, 0], label=f"{depth} hidden")
+    axes[0].plot(monitors_steps, result.gap(depth), label=f"{depth} hidden")
     axes[1].plot(histories[depth].eval_step, histories[depth].train_loss, label=f"{depth} hidden")
 axes[0].set_yscale("log")
 axes[0].set_xlabel("step")
@@ -119,27 +106,11 @@ axes[1].legend()
 plt.show()
 
 for depth in DEPTHS:
-    speeds = monitors[depth].series("bias_grad_norm")[:, :-1]
-    gap = speeds[:, -1] / speeds[:, 0]
+    gap = result.gap(depth)
     print(
         f"{depth} hidden layers: gap at init {gap[0]:6.1f}, at the end {gap[-1]:5.2f}; "
         f"final training loss {histories[depth].final_train_loss:.3f}"
     )
-
-# sphinx_gallery_start_ignore
-# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
-from vgexamples.results import record
-
-deepest = max(DEPTHS)
-gaps = monitors[deepest].series("bias_grad_norm")[:, :-1]
-record(
-    "deep_nets.learning_speed",
-    median_layer_factor=np.median(ratios),
-    depth=deepest,
-    gap_at_init=gaps[0, -1] / gaps[0, 0],
-    gap_at_end=gaps[-1, -1] / gaps[-1, 0],
-)
-# sphinx_gallery_end_ignore
 
 # %%
 # Conclusion

@@ -16,26 +16,23 @@ for a 30-layer convolutional network.
 # Setup
 # -----
 import matplotlib.pyplot as plt
-import numpy as np
 
-from vgexamples.data import load_digits
+from vgexamples.experiments import initialization
 from vgexamples.plotting import plot_layer_values, plot_training_curves, use_style
-from vgexamples.propagation import layer_gains, variance_profile
-from vgexamples.runs import seeded_mlp, train_mlp
+from vgexamples.propagation import layer_gains
 from vgexamples.runtime import configure
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0).to(device)
-x, y = data.x_train[:512], data.y_train[:512]
-DEPTH, WIDTH = 50, 128
-SCHEMES = {
-    "normal, std 0.01": ("normal", 0.01),
-    "normal, std 0.2": ("normal", 0.2),
-    "PyTorch default": ("default", None),
-    "Xavier": ("xavier", None),
-    "He": ("he", None),
-}
+SCHEMES = initialization.SCHEMES
+
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.initialization.run` builds the networks from seed 0, profiles
+# them and trains the two 30-layer networks; the sections below look at its result.
+result = initialization.run(device=device)
+DEPTH, WIDTH = result.depth, result.width
 
 # %%
 # What each scheme predicts
@@ -55,11 +52,9 @@ for label, (init, std) in SCHEMES.items():
 # ----------------------------------
 # :func:`vgexamples.propagation.variance_profile` runs one forward and backward pass and
 # returns each layer's activation variance and the variance of :math:`\partial L/\partial z_l`.
-profiles = {}
-for act in ("tanh", "relu"):
-    for label, (init, std) in SCHEMES.items():
-        net = seeded_mlp(data, 0, depth=DEPTH, width=WIDTH, activation=act, init=init, init_std=std)
-        profiles[act, label] = variance_profile(net, x, y)
+profiles = {
+    (act, label): result.profile(act, label) for act in ("tanh", "relu") for label in SCHEMES
+}
 
 fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
 for col, act in enumerate(("tanh", "relu")):
@@ -89,8 +84,7 @@ plt.show()
 for act in ("tanh", "relu"):
     for label in SCHEMES:
         p = profiles[act, label]
-        g = p.grad_var[:-1]
-        ratio = g[0] / g[-1] if g[-1] > 0 else float("nan")
+        ratio = initialization.grad_ratio(p)
         print(
             f"{act:>4} {label:>17}: Var(a) first {p.activation_var[0]:.2e} last "
             f"{p.activation_var[-1]:.2e} | Var(grad) first/last {ratio:.2e}"
@@ -99,24 +93,12 @@ for act in ("tanh", "relu"):
 # %%
 # Training a 30-layer ReLU network: Xavier against He
 # ---------------------------------------------------
-# Both networks have 30 hidden layers of 64 units and train with SGD with momentum 0.9
-# (learning rate 0.001, mini-batches of 64) for 600 steps: the same data, seeds and budget.
-# The only difference is the weight variance, :math:`1/n` against :math:`2/n` per layer.
-histories = {}
-for init in ("xavier", "he"):
-    _, histories[init] = train_mlp(
-        data,
-        0,
-        depth=30,
-        width=64,
-        activation="relu",
-        init=init,
-        steps=600,
-        lr=1e-3,
-        optimizer="momentum",
-        eval_every=50,
-        device=device,
-    )
+# Both networks train with :func:`vgexamples.train.train_mlp` on the same data, seeds and
+# budget; the only difference is the weight variance, :math:`1/n` against :math:`2/n` per
+# layer. The networks and the budget:
+print(f"{result.train_depth} hidden layers of {result.train_width} ReLU units")
+print(result.budget)
+histories = {init: result.history(init) for init in initialization.TRAINED_INITS}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 plot_training_curves(axes[0], histories, metric="train_loss")
 plot_training_curves(axes[1], histories, metric="test_accuracy")
@@ -136,27 +118,12 @@ for init, h in histories.items():
 # reaches the output is about :math:`2^{-30}` of the input's: the logits are all nearly zero,
 # every class gets the same probability, and the gradients of the early layers are halved at
 # every layer on the way back as well.
-net = seeded_mlp(data, 0, depth=30, width=64, activation="relu", init="xavier")
-vp = variance_profile(net, x, y)
+vp = result.xavier_trained_net
 shrink = vp.activation_var[-1] / vp.activation_var[0]
 print(
     f"Xavier, 30 layers: Var(a) last / first = {shrink:.2e}; halving 29 times gives {2.0**-29:.2e}"
 )
-print(f"per-layer factor measured: {np.exp(np.diff(np.log(vp.activation_var))).mean():.3f}")
-
-# sphinx_gallery_start_ignore
-# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
-from vgexamples.results import record
-
-tanh_he = profiles["tanh", "He"].grad_var[:-1]
-record(
-    "deep_nets.initialization",
-    xavier_final_loss=histories["xavier"].final_train_loss,
-    he_final_loss=histories["he"].final_train_loss,
-    chance_loss=float(np.log(10)),
-    tanh_he_grad_ratio=tanh_he[0] / tanh_he[-1],
-)
-# sphinx_gallery_end_ignore
+print(f"per-layer factor measured: {initialization.layer_factor(vp.activation_var):.3f}")
 
 # %%
 # Conclusion

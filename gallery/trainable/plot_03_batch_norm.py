@@ -17,42 +17,35 @@ or after the nonlinearity.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vgexamples.data import load_digits
-from vgexamples.diagnostics import TrainingRecorder
-from vgexamples.monitors import InputQuantiles
+from vgexamples.experiments import batch_norm
 from vgexamples.plotting import plot_layer_values, plot_training_curves, use_style
-from vgexamples.runs import seeded_mlp, train_mlp
 from vgexamples.runtime import configure
-from vgexamples.train import train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0).to(device)
-NET = dict(depth=10, width=64, init="xavier")
-STEPS, LR = 400, 0.1
 
 # %%
 # Training with and without batch normalization
 # ---------------------------------------------
-# Plain SGD, learning rate 0.1, mini-batches of 64, 400 steps. Two callbacks ride along: a
-# :class:`~vgexamples.diagnostics.TrainingRecorder` for per-layer gradient norms and an
+# :func:`vgexamples.experiments.batch_norm.run` trains each network with
+# :func:`vgexamples.train.train`. Two callbacks ride along: a
+# :class:`~vgexamples.monitors.TrainingRecorder` for per-layer gradient norms and an
 # :class:`~vgexamples.monitors.InputQuantiles` that evaluates the network on the test images
 # every 20 steps and keeps the 15th, 50th and 85th percentiles of the input to unit 0 of the
-# last hidden layer's nonlinearity.
-runs = {}
-for act in ("sigmoid", "tanh"):
-    for norm in ("none", "batch"):
-        net = seeded_mlp(data, 0, activation=act, norm=norm, **NET)
-        rec = TrainingRecorder(net, every=20)
-        quant = InputQuantiles(net.activations[-1], data.x_test, unit=0, every=20)
-        quant.record(0, net)
-        hist = train(net, data, steps=STEPS, lr=LR, seed=0, eval_every=50, callbacks=[rec, quant])
-        rec.remove()
-        runs[act, norm] = (hist, rec, quant)
-        print(
-            f"{act:>7}, norm={norm:>5}: final training loss {hist.final_train_loss:.3f}, "
-            f"test accuracy {hist.final_test_accuracy:.1%}"
-        )
+# last hidden layer's nonlinearity. The networks and the budget:
+print(f"{batch_norm.NET['depth']} hidden layers of {batch_norm.NET['width']} units")
+print(batch_norm.BUDGET)
+result = batch_norm.run(device=device)
+runs = {
+    (act, norm): result.run_of(act, norm)
+    for act in ("sigmoid", "tanh")
+    for norm in ("none", "batch")
+}
+for (act, norm), (hist, _, _) in runs.items():
+    print(
+        f"{act:>7}, norm={norm:>5}: final training loss {hist.final_train_loss:.3f}, "
+        f"test accuracy {hist.final_test_accuracy:.1%}"
+    )
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
 for ax, act in zip(axes, ("sigmoid", "tanh"), strict=True):
@@ -73,11 +66,7 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
 for ax, act in zip(axes, ("sigmoid", "tanh"), strict=True):
     series = {}
     for norm in ("none", "batch"):
-        rec = runs[act, norm][1]
-        early = [i for i, s in enumerate(rec.steps) if s <= 100]
-        series[f"norm={norm}"] = [
-            np.mean([v[i] for i in early]) for v in rec.weight_grad_norm.values()
-        ]
+        series[f"norm={norm}"] = result.early_grad_norms(act, norm)
         print(
             f"{act:>7}, norm={norm:>5}: first/last layer gradient "
             f"{series[f'norm={norm}'][0] / series[f'norm={norm}'][-1]:.2e}"
@@ -96,10 +85,9 @@ fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True)
 for row, act in enumerate(("sigmoid", "tanh")):
     for col, norm in enumerate(("none", "batch")):
         ax = axes[row, col]
-        q = runs[act, norm][2]
-        v = q.as_array()
-        ax.fill_between(q.steps, v[:, 0], v[:, 2], alpha=0.3, label="15th-85th percentile")
-        ax.plot(q.steps, v[:, 1], label="median")
+        steps, v = runs[act, norm][2]
+        ax.fill_between(steps, v[:, 0], v[:, 2], alpha=0.3, label="15th-85th percentile")
+        ax.plot(steps, v[:, 1], label="median")
         ax.set_title(f"{act}, norm={norm}")
         ax.legend()
     axes[row, 0].set_ylabel("input to unit 0")
@@ -108,7 +96,7 @@ for ax in axes[1]:
 plt.show()
 for act in ("sigmoid", "tanh"):
     for norm in ("none", "batch"):
-        v = runs[act, norm][2].as_array()
+        v = runs[act, norm][2][1]
         print(
             f"{act:>7}, norm={norm:>5}: median {v[0, 1]:+.2f} -> {v[-1, 1]:+.2f}; "
             f"15-85 spread {v[0, 2] - v[0, 0]:.2e} -> {v[-1, 2] - v[-1, 0]:.2e}"
@@ -118,27 +106,13 @@ for act in ("sigmoid", "tanh"):
 # Before or after the nonlinearity?
 # ---------------------------------
 # Ioffe & Szegedy normalize the linear output, *before* the nonlinearity; many practitioners
-# place the layer after it. We train both orderings on five seeds for 200 steps at two
-# learning rates and compare the final training loss.
-SEEDS, ORDER_STEPS = (0, 1, 2, 3, 4), 200
-order = {}
-for lr in (0.1, 0.5):
-    for pos in ("before", "after"):
-        order[lr, pos] = [
-            train_mlp(
-                data,
-                s,
-                activation="sigmoid",
-                norm="batch",
-                norm_position=pos,
-                steps=ORDER_STEPS,
-                lr=lr,
-                eval_every=ORDER_STEPS,
-                **NET,
-            )[1].final_train_loss
-            for s in SEEDS
-        ]
-for lr in (0.1, 0.5):
+# place the layer after it. We train both orderings at two learning rates and compare the
+# final training loss. The two budgets:
+for budget in batch_norm.ORDER_BUDGETS:
+    print(budget)
+order = result.order
+SEEDS = batch_norm.ORDER_BUDGETS[0].seeds
+for lr in (budget.lr for budget in batch_norm.ORDER_BUDGETS):
     b, a = np.array(order[lr, "before"]), np.array(order[lr, "after"])
     wins = int((a < b).sum())
     print(
@@ -150,22 +124,9 @@ for i, (lr, pos) in enumerate(order):
     ax.scatter(np.full(len(SEEDS), i), order[lr, pos], color=f"C{i % 2}")
 ax.set_xticks(range(len(order)), [f"{pos}\nlr={lr}" for lr, pos in order])
 ax.set_yscale("log")
-ax.set_ylabel(f"training loss after {ORDER_STEPS} steps")
-ax.set_title("batch norm before vs after the sigmoid (5 seeds)")
+ax.set_ylabel(f"training loss after {batch_norm.ORDER_BUDGETS[0].steps} steps")
+ax.set_title(f"batch norm before vs after the sigmoid ({len(SEEDS)} seeds)")
 plt.show()
-
-# sphinx_gallery_start_ignore
-# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
-from vgexamples.results import record
-
-record(
-    "deep_nets.batch_norm_order",
-    **{f"{pos}_lr{str(lr).replace('.', '_')}": float(np.mean(order[lr, pos])) for lr, pos in order},
-    after_wins_lr0_1=int((np.array(order[0.1, "after"]) < np.array(order[0.1, "before"])).sum()),
-    after_wins_lr0_5=int((np.array(order[0.5, "after"]) < np.array(order[0.5, "before"])).sum()),
-    seeds=len(SEEDS),
-)
-# sphinx_gallery_end_ignore
 
 # %%
 # Conclusion

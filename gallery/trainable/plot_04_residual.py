@@ -16,36 +16,30 @@ per-layer gradients at initialization, and train every one of them with the same
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vgexamples.data import load_digits
-from vgexamples.diagnostics import gradient_profile
+from vgexamples.experiments import residual
 from vgexamples.plotting import plot_layer_values, use_style
-from vgexamples.propagation import variance_profile
-from vgexamples.runs import seeded_mlp, train_mlp
 from vgexamples.runtime import configure
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0).to(device)
-x, y = data.x_train[:512], data.y_train[:512]
-DEPTHS, WIDTH = (4, 8, 16, 32), 32
-VARIANTS = {  # label -> (norm, residual)
-    "plain": ("none", False),
-    "residual": ("none", True),
-    "plain + BN": ("batch", False),
-    "residual + BN": ("batch", True),
-}
+VARIANTS = residual.VARIANTS
+
+# %%
+# Run the experiment
+# ------------------
+# :func:`vgexamples.experiments.residual.run` builds every variant from seed 0 with He
+# initialization, measures the deepest ones at initialization and trains every variant at
+# every depth; the sections below look at its result.
+result = residual.run(device=device)
+DEPTHS = result.depths
+print(f"hidden blocks {', '.join(map(str, DEPTHS))}, {result.width} units each")
 
 # %%
 # Gradients at initialization, 32 blocks
 # --------------------------------------
-# Every network uses He initialization. The weight-gradient norm of each linear layer for one
-# batch of 512 images.
-profiles = {}
-for label, (norm, residual) in VARIANTS.items():
-    net = seeded_mlp(
-        data, 0, depth=32, width=WIDTH, activation="relu", init="he", norm=norm, residual=residual
-    )
-    profiles[label] = gradient_profile(net, x, y)
+# :func:`vgexamples.diagnostics.gradient_profile` gives the weight-gradient norm of each
+# linear layer for one batch of 512 images.
+profiles = {label: result.profiles[label, 0] for label in VARIANTS}
 fig, ax = plt.subplots(figsize=(7, 4))
 plot_layer_values(
     ax, {k: p.weight_grad_norm for k, p in profiles.items()}, ylabel="||dL/dW||", markers=False
@@ -66,12 +60,8 @@ for label, p in profiles.items():
 # moment of the stream at every block -- more, because the stream and the branch are both
 # sums of non-negative ReLU outputs, so their cross term is positive. The variance of each
 # linear layer's output, which is proportional to its input's second moment, shows it.
-vp = variance_profile(
-    seeded_mlp(data, 0, depth=32, width=WIDTH, activation="relu", init="he", residual=True),
-    x,
-    y,
-)
-growth = np.exp(np.diff(np.log(vp.preactivation_var[1:-1]))).mean()
+vp = result.growth[0]
+growth = residual.per_block_growth(vp)
 print(
     f"residual, no BN: per-block growth of Var(z) {growth:.2f}; "
     f"Var(z) at the head {vp.preactivation_var[-1]:.2e}"
@@ -80,28 +70,12 @@ print(
 # %%
 # Training every depth with one budget
 # ------------------------------------
-# SGD with momentum 0.9, learning rate 0.01, mini-batches of 64, 200 steps, seed 0. We report
-# the loss on the full *training* set: the degradation problem is about optimization, not
-# generalization. A run whose loss becomes NaN stops and is marked as diverged.
-results = {}
-for label, (norm, residual) in VARIANTS.items():
-    for depth in DEPTHS:
-        _, hist = train_mlp(
-            data,
-            0,
-            depth=depth,
-            width=WIDTH,
-            activation="relu",
-            init="he",
-            norm=norm,
-            residual=residual,
-            steps=200,
-            lr=0.01,
-            optimizer="momentum",
-            eval_every=200,
-            device=device,
-        )
-        results[label, depth] = hist
+# Every variant and depth trains with :func:`vgexamples.train.train_mlp` under one budget.
+# We report the loss on the full *training* set: the degradation problem is about
+# optimization, not generalization. A run whose loss becomes NaN stops and is marked as
+# diverged. The budget:
+print(result.budget)
+results = {(label, d): result.histories[label, d, 0] for label in VARIANTS for d in DEPTHS}
 print(f"{'':>14} | " + " | ".join(f"{d:>3} blocks" for d in DEPTHS))
 for label in VARIANTS:
     cells = []
@@ -121,26 +95,11 @@ ax.set_xscale("log", base=2)
 ax.set_xticks(DEPTHS, [str(d) for d in DEPTHS])
 ax.set_yscale("log")
 ax.set_xlabel("hidden blocks")
-ax.set_ylabel("training loss after 200 steps")
+ax.set_ylabel(f"training loss after {result.budget.steps} steps")
 ax.set_title("missing points: the run diverged")
 ax.legend()
 plt.show()
 
-# sphinx_gallery_start_ignore
-# Headline numbers for the site's "Popular claims, tested" page (a no-op outside the docs build).
-from vgexamples.results import record
-
-record(
-    "deep_nets.residual",
-    **{
-        f"{label.replace(' ', '_').replace('+', 'and').lower()}_{d}": (
-            float("inf") if results[label, d].diverged else results[label, d].final_train_loss
-        )
-        for label in VARIANTS
-        for d in DEPTHS
-    },
-)
-# sphinx_gallery_end_ignore
 
 # %%
 # Conclusion

@@ -15,12 +15,15 @@ not typed in) and measures where each one *saturates*, that is where its derivat
 # :func:`vgexamples.runtime.configure` seeds every generator, fixes the number of CPU threads
 # and returns the device (``cuda`` when available).
 import matplotlib.pyplot as plt
-import torch
 
-from vgexamples.diagnostics import SATURATION_FRACTION
+from vgexamples.activations import (
+    SATURATION_FRACTION,
+    activation_and_derivative,
+    max_derivative,
+    saturation_edge,
+)
 from vgexamples.plotting import use_style
 from vgexamples.runtime import configure
-from vgexamples.theory import activation_and_derivative, max_derivative
 
 device = configure(seed=0)
 use_style()
@@ -29,7 +32,7 @@ names = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu"]
 # %%
 # The functions and their derivatives
 # -----------------------------------
-# :func:`vgexamples.theory.activation_and_derivative` evaluates an activation on a grid and
+# :func:`vgexamples.activations.activation_and_derivative` evaluates an activation on a grid and
 # differentiates it with ``torch.autograd``. PReLU is shown with its initial slope of 0.25
 # (it is learned during training); leaky ReLU uses PyTorch's default slope of 0.01.
 fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
@@ -56,12 +59,13 @@ for name in names:
 # Where the saturating functions go flat
 # --------------------------------------
 # A unit whose derivative is below 10% of the maximum passes on less than a tenth of the
-# gradient it receives; the site calls it *saturated* (the same threshold is used by
-# :func:`vgexamples.diagnostics.activation_stats`).
+# gradient it receives; the site calls it *saturated*
+# (:data:`~vgexamples.activations.SATURATION_FRACTION` is that 10%, and
+# :func:`vgexamples.diagnostics.activation_stats` counts saturated units with it).
+# :func:`vgexamples.activations.saturation_edge` finds where each function crosses it.
+print(f"saturated: derivative below {SATURATION_FRACTION:.0%} of its maximum")
 for name in ["sigmoid", "tanh"]:
-    x, _, dy = activation_and_derivative(name, torch.linspace(0, 10, 100_001, dtype=torch.float64))
-    edge = float(x[(dy < SATURATION_FRACTION * dy.max()).nonzero()[0]])
-    print(f"{name:>7}: saturated for |x| > {edge:.2f}")
+    print(f"{name:>7}: saturated for |x| > {saturation_edge(name):.2f}")
 
 # %%
 # Conclusion

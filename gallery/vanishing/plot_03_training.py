@@ -3,9 +3,9 @@ Which deep networks train?
 ==========================
 
 The five 20-layer networks of the previous example, all with He initialization, are trained
-for the same budget (1,000 steps of plain SGD, learning rate 0.05, batches of 64) on the
-digits. We follow the loss, the test accuracy, and two failure modes recorded during training:
-the fraction of saturated sigmoid/tanh units and the fraction of dead ReLU units.
+for the same budget on the digits. We follow the loss, the test accuracy, and two failure
+modes recorded during training: the fraction of saturated sigmoid/tanh units and the fraction
+of dead ReLU units.
 """
 
 # %%
@@ -13,34 +13,26 @@ the fraction of saturated sigmoid/tanh units and the fraction of dead ReLU units
 # -----
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from vgexamples.data import load_digits
-from vgexamples.diagnostics import TrainingRecorder
-from vgexamples.models import MLP
+from vgexamples.experiments import activation_training
 from vgexamples.plotting import plot_training_curves, use_style
 from vgexamples.runtime import configure
-from vgexamples.train import train
 
 device = configure(seed=0)
 use_style()
-data = load_digits(seed=0)
-names = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu"]
-BUDGET = {"steps": 1000, "lr": 0.05, "batch_size": 64, "optimizer": "sgd"}
 
 # %%
 # Train every network under one budget
 # ------------------------------------
-# A :class:`vgexamples.diagnostics.TrainingRecorder` rides along as a callback and records
-# per-layer statistics every 25 steps.
-histories, recorders = {}, {}
+# :func:`vgexamples.experiments.activation_training.run` trains the five networks with
+# :func:`vgexamples.train.train`; a :class:`vgexamples.monitors.TrainingRecorder` rides along
+# as a callback and records per-layer statistics every 25 steps. The budget:
+print(activation_training.BUDGET)
+result = activation_training.run(device=device)
+names = result.activations
+histories = {name: result.history(name) for name in names}
+recorders = {name: result.recorder(name) for name in names}
 for name in names:
-    torch.manual_seed(0)
-    net = MLP(64, 10, depth=20, width=64, activation=name, init="he")
-    rec = TrainingRecorder(net, every=25)
-    histories[name] = train(net, data, seed=0, callbacks=[rec], device=device, **BUDGET)
-    rec.remove()
-    recorders[name] = rec
     h = histories[name]
     print(
         f"{name:>11}: final test accuracy {h.final_test_accuracy:6.1%}, "
@@ -81,11 +73,9 @@ ax_dead.legend()
 plt.show()
 
 for name in ["sigmoid", "tanh"]:
-    sat = recorders[name].saturated
-    final = np.mean([v[-1] for v in sat.values()])
+    final = result.final_fraction(name, "saturated")
     print(f"{name:>7}: mean saturated fraction at the end {final:.1%}")
-dead = recorders["relu"].dead
-print(f"   relu: mean dead fraction at the end {np.mean([v[-1] for v in dead.values()]):.1%}")
+print(f"   relu: mean dead fraction at the end {result.final_fraction('relu', 'dead'):.1%}")
 
 # %%
 # Conclusion

@@ -1,55 +1,33 @@
 """The judges behind docs/claims.md.
 
-Each judge turns an experiment's numbers into a verdict. The tests below (1) run the cheap
-experiments for real, with the same library calls as the examples, and check the verdict the
-page will show; (2) check every judge's branches on hand-made numbers, so a change in the
-experiments' outcome changes the verdict instead of being ignored; (3) check that every result
-a claim reads is recorded by some gallery example. The training-heavy facts behind the other
-verdicts are asserted by the chapters' own claim tests (test_deep_nets, test_exploding,
-test_recurrent, test_compression).
+Each judge turns an experiment's numbers into a verdict. The tests below (1) feed the judges
+the summaries of the very experiments the examples run and record (:mod:`vgexamples.
+experiments`) where they are cheap or shared with a chapter's claim tests, and check the
+verdict the page will show; (2) check every judge's branches on hand-made numbers, so a change
+in the experiments' outcome changes the verdict instead of being ignored; (3) check that every
+result a claim reads is recorded by an experiment that a gallery example runs. The
+training-heavy facts behind the other verdicts are asserted by the chapters' own claim tests.
 """
 
+import ast
+import importlib
 import math
-import re
+import pkgutil
 from pathlib import Path
 
 import pytest
-import torch
 
+import vgexamples.experiments
 from vgexamples import claims as c
-from vgexamples.cnn import DeepCNN
-from vgexamples.data import load_digits
-from vgexamples.diagnostics import gradient_profile
-from vgexamples.models import MLP
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def activation_values():
-    """The numbers gallery/activations/plot_02 records, computed the same way."""
-    data = load_digits(seed=0)
-    x, y = data.x_train[:512], data.y_train[:512]
-    values, profiles = {}, {}
-    for init in ("default", "he"):
-        for name in ("sigmoid", "tanh", "relu"):
-            torch.manual_seed(0)
-            net = MLP(64, 10, depth=20, width=64, activation=name, init=init)
-            profiles[init, name] = gradient_profile(net, x, y)
-            values[f"{name}_{init}_ratio"] = profiles[init, name].ratio_first_to_last()
-    values["sigmoid_he_max_saturated"] = max(profiles["he", "sigmoid"].saturated)
-    values["tanh_he_max_saturated"] = max(profiles["he", "tanh"].saturated)
-    acts = profiles["he", "relu"].activations.values()
-    values["relu_he_zero_fraction"] = float(
-        torch.cat([(a == 0).float().flatten() for a in acts]).mean()
-    )
-    return values
-
-
-def test_activation_verdicts_from_the_real_experiment(activation_values):
-    assert c.judge_activation_cause(activation_values).verdict == "holds only under conditions"
-    assert c.judge_saturation(activation_values).verdict == "false here"
-    assert c.judge_relu_saturates(activation_values).verdict == "false here"
+def test_activation_verdicts_from_the_real_experiment(at_init):
+    values = at_init.summary()
+    assert c.judge_activation_cause(values).verdict == "holds only under conditions"
+    assert c.judge_saturation(values).verdict == "false here"
+    assert c.judge_relu_saturates(values).verdict == "false here"
 
 
 def test_fraction_verdict_from_measured_factors():
@@ -57,29 +35,14 @@ def test_fraction_verdict_from_measured_factors():
     assert c.judge_fractions(values).verdict == "holds only under conditions"
 
 
-def test_fp16_verdict_from_the_real_comparison():
-    values = c.precision_numbers()
-    verdict = c.judge_precision(values)
+def test_fp16_verdict_from_the_real_comparison(half):
+    verdict = c.judge_precision(half.summary())
     assert verdict.verdict == "holds only under conditions"
     assert "infinite or NaN" in verdict.evidence
 
 
-def test_shared_weights_verdict_from_real_profiles():
-    images = load_digits(seed=0, image=True)
-    flat = load_digits(seed=0)
-    torch.manual_seed(0)
-    cnn = DeepCNN(depth=10, channels=16, activation="sigmoid", init="default")
-    torch.manual_seed(0)
-    mlp = MLP(64, 10, depth=10, width=16, activation="sigmoid", init="default")
-    values = {
-        "cnn_sigmoid_default": gradient_profile(
-            cnn, images.x_train[:256], images.y_train[:256]
-        ).ratio_first_to_last(),
-        "mlp_sigmoid_default": gradient_profile(
-            mlp, flat.x_train[:256], flat.y_train[:256]
-        ).ratio_first_to_last(),
-    }
-    assert c.judge_shared_weights(values).verdict == "false here"
+def test_shared_weights_verdict_from_real_profiles(shared_weights):
+    assert c.judge_shared_weights(shared_weights.summary()).verdict == "false here"
 
 
 @pytest.mark.parametrize(
@@ -216,8 +179,8 @@ def test_shared_weights_verdict_from_real_profiles():
                 "rnn_t25_solved": False,
                 "lstm_t25_solved": True,
                 "gru_t25_solved": True,
-                "lstm_solved": False,
-                "gru_solved": True,
+                "lstm_t100_solved": False,
+                "gru_t100_solved": True,
                 "length": 100,
             },
             "holds only under conditions",
@@ -228,8 +191,8 @@ def test_shared_weights_verdict_from_real_profiles():
                 "rnn_t25_solved": False,
                 "lstm_t25_solved": True,
                 "gru_t25_solved": True,
-                "lstm_solved": True,
-                "gru_solved": True,
+                "lstm_t100_solved": True,
+                "gru_t100_solved": True,
                 "length": 100,
             },
             "holds",
@@ -271,12 +234,31 @@ def test_verdict_rejects_unknown_words():
         c.Verdict("mostly true", "")
 
 
-def test_every_result_a_claim_reads_is_recorded_by_an_example():
-    recorded = set()
+def _recorded_keys() -> dict[str, str]:
+    """Recorded result name -> experiment module, from the modules' key constants."""
+    keys = {}
+    for info in pkgutil.iter_modules(vgexamples.experiments.__path__):
+        module = importlib.import_module(f"vgexamples.experiments.{info.name}")
+        for name, value in vars(module).items():
+            if name.endswith("KEY") and isinstance(value, str):
+                keys[value] = module.__name__
+    return keys
+
+
+def _experiments_run_by_examples() -> set[str]:
+    used = set()
     for script in (ROOT / "gallery").glob("*/plot_*.py"):
-        recorded |= set(re.findall(r'record\(\s*"([a-z0-9_.]+)"', script.read_text()))
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "vgexamples.experiments":
+                used |= {f"vgexamples.experiments.{alias.name}" for alias in node.names}
+    return used
+
+
+def test_every_result_a_claim_reads_is_recorded_by_an_experiment_an_example_runs():
+    keys, used = _recorded_keys(), _experiments_run_by_examples()
     for claim in c.CLAIMS:
         assert claim.compute is not None or claim.results, claim.key
         for name in claim.results:
-            assert name in recorded, f"{claim.key} reads {name!r}, which no example records"
+            assert name in keys, f"{claim.key} reads {name!r}, which no experiment records"
+            assert keys[name] in used, f"{keys[name]} records {name!r} but no example runs it"
     assert len({claim.key for claim in c.CLAIMS}) == len(c.CLAIMS)

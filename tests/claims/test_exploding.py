@@ -1,7 +1,8 @@
 """Claims of the chapter "Exploding gradients and gradient clipping".
 
-Each test runs the library calls that docs/chapters/exploding.md and gallery/exploding/ use,
-over several seeds where the outcome is statistical, and asserts the statement with a margin.
+Each test calls the experiment that docs/chapters/exploding.md quotes and gallery/exploding/
+shows, at their budget (on more seeds where the outcome is statistical), and asserts the
+statement with a margin.
 """
 
 from __future__ import annotations
@@ -13,31 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from vgexamples.cliff import descent_path
-from vgexamples.clipping import clip_gradient, clipping_sweep, cosine_similarity, summarize_sweep
-from vgexamples.data import load_digits
-from vgexamples.diagnostics import gradient_profile
-from vgexamples.exploding import chain_bias_gradients, exploding_mlp
-from vgexamples.runtime import configure
-from vgexamples.sequences import ADDING_BASELINE_MSE, RecurrentRegressor, make_adding_split
-from vgexamples.train import train
+from vgexamples.clipping import clip_gradient, summarize_sweep
+from vgexamples.experiments import cliff, clipping, exploding
+from vgexamples.models import count_parameters
+from vgexamples.propagation import chain_bias_gradients
+from vgexamples.sequences import ADDING_BASELINE_MSE
 
 SEEDS = (0, 1, 2)
-THRESHOLDS = [1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3]
-
-
-@pytest.fixture(scope="module")
-def device():
-    return configure(seed=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits(seed=0)
-
-
-def _mlp(gain):
-    return exploding_mlp(64, 10, depth=10, width=64, gain=gain)
 
 
 @pytest.mark.parametrize("weight", [20.0, 100.0])
@@ -47,13 +30,15 @@ def test_chain_multiplies_gradient_by_w_over_4_per_layer(weight):
     assert np.allclose(ratios, weight / 4, rtol=1e-9)
 
 
+@pytest.fixture(scope="module")
+def gains():
+    """The example's experiment on three seeds (the page shows seed 0)."""
+    return exploding.run(budget=exploding.BUDGET.replace(seeds=SEEDS), device="cpu")
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_signal_grows_towards_input_but_weight_gradients_inflate_together(seed, digits, device):
-    x, y = digits.x_train[:256], digits.y_train[:256]
-    prof = {}
-    for g in (1.0, 1.5):
-        torch.manual_seed(seed)
-        prof[g] = gradient_profile(_mlp(g), x, y)
+def test_signal_grows_towards_input_but_weight_gradients_inflate_together(seed, gains):
+    prof = {g: gains.profile(g, seed) for g in (1.0, 1.5)}
     # back-propagated signal: ~constant at the critical scale, grows towards the input above it
     assert 0.3 < prof[1.0].ratio_first_to_last("output_grad_norm") < 3
     assert prof[1.5].ratio_first_to_last("output_grad_norm") > 10
@@ -63,34 +48,27 @@ def test_signal_grows_towards_input_but_weight_gradients_inflate_together(seed, 
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_exploding_net_diverges_and_stops_cleanly(seed, digits, device):
-    torch.manual_seed(seed)
-    hist = train(_mlp(1.5), digits, steps=50, lr=0.05, seed=seed, device=device)
+def test_exploding_net_diverges_and_stops_cleanly(seed, gains):
+    hist = gains.history(1.5, seed)
     assert hist.diverged and hist.steps_run < 10
     assert f"step {hist.steps_run + 1}" in hist.stop_reason
     assert hist.loss[1] > 100 * hist.loss[0]  # the loss jumps before it stops being finite
     assert hist.grad_norm[1] > 1000 * hist.grad_norm[0]
-    torch.manual_seed(seed)
-    ok = train(_mlp(1.0), digits, steps=300, lr=0.05, seed=seed, device=device)
+    ok = gains.history(1.0, seed)
     assert not ok.diverged and ok.final_test_accuracy > 0.85
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_norm_clipping_keeps_direction_value_clipping_bends_it(seed, digits, device):
-    torch.manual_seed(seed)
-    net = _mlp(1.5)
-    torch.nn.functional.cross_entropy(net(digits.x_train[:64]), digits.y_train[:64]).backward()
-    g = torch.cat([p.grad.flatten() for p in net.parameters()])
-    thresholds = [1e-3, 1e-2, 1e-1, 1.0, 10.0]
-    value_cos = []
-    for c in thresholds:
-        assert cosine_similarity(clip_gradient(g, "norm", c), g) > 0.9999
-        by_value = clip_gradient(g, "value", c)
-        value_cos.append(cosine_similarity(by_value, g))
-        assert float(by_value.norm()) <= c * math.sqrt(g.numel()) * (1 + 1e-6)
+def test_norm_clipping_keeps_direction_value_clipping_bends_it(seed):
+    one = clipping.clip_one_gradient(clipping.one_gradient(seed, device="cpu"))
+    assert min(one.cosine["norm"]) > 0.9999
+    for c, norm in zip(one.thresholds, one.norm["value"], strict=True):
+        assert norm <= c * math.sqrt(one.n_parameters) * (1 + 1e-6)
+    value_cos = one.cosine["value"][:5]  # thresholds 1e-3 .. 10
     # value clipping bends the gradient, more the smaller the threshold
     assert max(value_cos[:4]) < 0.9 and value_cos[1] < 0.6
     assert all(a <= b + 1e-9 for a, b in itertools.pairwise(value_cos))
+    assert one.max_norm_growth <= 1 + 1e-6
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -103,18 +81,9 @@ def test_clipping_never_lengthens_a_gradient(seed):
 
 
 @pytest.fixture(scope="module")
-def mlp_sweep(digits, device):
-    runs = clipping_sweep(
-        lambda: _mlp(1.5),
-        digits,
-        thresholds=THRESHOLDS,
-        seeds=SEEDS,
-        fail_above=0.9 * math.log(10),
-        steps=200,
-        lr=0.05,
-        batch_size=64,
-        device=device,
-    )
+def mlp_sweep():
+    """The example's sweep at its budget."""
+    runs = clipping.run_mlp(device="cpu").runs
     return runs, summarize_sweep(runs)
 
 
@@ -139,7 +108,7 @@ def test_mlp_sweep_unclipped_diverges_clipping_has_a_window(mlp_sweep):
 @pytest.mark.slow
 def test_mlp_sweep_windows_line_up_on_the_norm_scale(mlp_sweep):
     _, s = mlp_sweep
-    n_params = sum(p.numel() for p in _mlp(1.5).parameters())
+    n_params = count_parameters(exploding.build(clipping.GAIN))
     centre = {}
     for mode, scale in (("value", math.sqrt(n_params)), ("norm", 1.0)):
         good = s[mode]["threshold"][s[mode]["failed"] == 0] * scale
@@ -150,22 +119,12 @@ def test_mlp_sweep_windows_line_up_on_the_norm_scale(mlp_sweep):
 
 
 @pytest.fixture(scope="module")
-def rnn_sweep(device):
-    data = make_adding_split(10, n_train=2000, seed=0)
-    runs = clipping_sweep(
-        lambda: RecurrentRegressor("rnn", hidden_size=32, recurrent_gain=2.0),
-        data,
-        thresholds=[0.01, 0.1, 1.0, 10.0, 100.0],
-        seeds=SEEDS,
-        fail_above=ADDING_BASELINE_MSE,
-        steps=200,
-        lr=0.1,
-        optimizer="sgd",
-        batch_size=64,
-        loss="mse",
-        device=device,
-    )
-    return runs, summarize_sweep(runs)
+def rnn_sweep():
+    """The example's sweep at its budget."""
+    result = clipping.run_rnn(device="cpu")
+    assert result.curves["no clipping"].diverged
+    assert not result.curves["clip norm 0.1"].diverged
+    return result.runs, summarize_sweep(result.runs)
 
 
 @pytest.mark.slow
@@ -186,13 +145,15 @@ def test_rnn_sweep(rnn_sweep):
         assert len(good) >= 1 and (good > 0.5 * ADDING_BASELINE_MSE).all()
 
 
-STARTS = [(6.0, -4.0), (7.0, -3.0), (7.0, -3.5)]
+@pytest.fixture(scope="module")
+def cliff_result():
+    return cliff.run()
 
 
-@pytest.mark.parametrize("start", STARTS)
-def test_cliff_throws_unclipped_descent_and_clipping_crosses_it(start):
-    free = descent_path(*start, lr=1.0, steps=150)
-    clipped = descent_path(*start, lr=1.0, steps=150, clip_norm=0.5)
+@pytest.mark.parametrize("start", cliff.STARTS)
+def test_cliff_throws_unclipped_descent_and_clipping_crosses_it(start, cliff_result):
+    free = cliff_result.paths[start, None]
+    clipped = cliff_result.paths[start, cliff_result.clip_norm]
     assert free.stop_reason is None and clipped.stop_reason is None
     # a gradient far larger than typical on the path throws the parameters far away ...
     assert max(free.grad_norm) > 20 * np.median(free.grad_norm)

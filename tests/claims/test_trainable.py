@@ -1,0 +1,221 @@
+"""Claims of the chapter "What makes deep feed-forward nets trainable".
+
+Each test calls the experiment that the page (docs/chapters/trainable.md) quotes and the
+gallery (gallery/trainable/) shows, at their budget (on more seeds where the result is
+statistical), and asserts the statement with a margin.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vgexamples.experiments import (
+    batch_norm,
+    initialization,
+    learning_speed,
+    optimizers,
+    residual,
+)
+from vgexamples.propagation import layer_gains
+
+SEEDS = (0, 1, 2)
+CHANCE = math.log(10)
+pytestmark = pytest.mark.slow
+
+
+# -- 1. speed of learning ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def speed():
+    """The example's experiment, training the deepest network on three seeds (the page trains
+    every depth on seed 0)."""
+    return learning_speed.run(budget=learning_speed.BUDGET.replace(seeds=SEEDS), device="cpu")
+
+
+def test_speed_falls_by_a_roughly_constant_factor_towards_the_input(speed):
+    for (depth, seed), s in speed.at_init.items():
+        ratios = s[1:] / s[:-1]
+        assert np.all(ratios > 2.5), (depth, seed, ratios)
+        assert np.all(ratios < 10.0), (depth, seed, ratios)
+        assert ratios.max() / ratios.min() < 2.5, (depth, seed, ratios)
+
+
+def test_speed_gap_holds_on_the_plateau_then_closes(speed):
+    assert speed.steps[:2] == [0, 100]
+    for seed in SEEDS:
+        sp = speed.speeds[4, seed]
+        gap = speed.gap(4, seed)
+        assert gap[0] > 30  # four hidden layers: orders of magnitude at initialization
+        assert gap[1] > gap[0] / 3  # step 100: still on the plateau
+        assert gap[-1] < 3 and gap[-1] < gap[0] / 10
+        assert sp[-1, 0] > 3 * sp[0, 0]  # the first layer speeds up
+        assert sp[-1, -1] < sp[0, -1]  # the last layer slows down
+        assert speed.histories[4, seed].final_train_loss < 0.2
+
+
+# -- 2. initialization ---------------------------------------------------------------------
+def test_predicted_gains_per_scheme():
+    assert layer_gains("he", "relu", 128) == pytest.approx((1.0, 1.0), abs=1e-3)
+    assert layer_gains("xavier", "relu", 128) == pytest.approx((0.5, 0.5), abs=1e-3)
+    assert layer_gains("default", "relu", 128)[0] == pytest.approx(1 / 6, abs=1e-3)
+    assert layer_gains("xavier", "tanh", 128, var=1e-4)[0] == pytest.approx(1.0, abs=1e-3)
+    assert layer_gains("he", "tanh", 128, var=1e-4)[0] == pytest.approx(2.0, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def init():
+    """The example's experiment on three seeds of profiles and of training runs."""
+    return initialization.run(
+        seeds=SEEDS, budget=initialization.BUDGET.replace(seeds=SEEDS), device="cpu"
+    )
+
+
+def test_relu_variance_through_50_layers(init):
+    ratio = initialization.grad_ratio
+    for seed in SEEDS:
+        he = init.profile("relu", "He", seed)
+        assert 0.1 < ratio(he) < 10
+        assert 0.05 < he.activation_var[-1] / he.activation_var[0] < 20
+        xa = init.profile("relu", "Xavier", seed)
+        assert 0.4 < initialization.layer_factor(xa.activation_var) < 0.6
+        assert ratio(xa) < 1e-10
+        default = init.profile("relu", "PyTorch default", seed)
+        assert ratio(default) < 1e-25
+        assert default.activation_var[-1] < default.activation_var[0] / 20
+        assert init.profile("relu", "normal, std 0.2", seed).activation_var[-1] > 1e15
+        assert init.profile("relu", "normal, std 0.01", seed).activation_var[-1] < 1e-30
+
+
+def test_tanh_variance_through_50_layers(init):
+    ratio = initialization.grad_ratio
+    for seed in SEEDS:
+        xa = init.profile("tanh", "Xavier", seed)
+        shrink = xa.activation_var[-1] / xa.activation_var[0]
+        assert 1e-4 < shrink < 0.1  # decays, but far slower than geometrically
+        assert ratio(init.profile("tanh", "He", seed)) > 5  # exploding side
+        default = init.profile("tanh", "PyTorch default", seed)
+        assert ratio(default) < 1e-15
+        assert default.activation_var[-1] < default.activation_var[0] / 20
+
+
+def test_30_layer_relu_xavier_stalls_he_trains(init):
+    for seed in SEEDS:
+        assert init.history("xavier", seed).final_train_loss > CHANCE - 0.1
+        assert init.history("he", seed).final_train_loss < 1.0
+
+
+# -- 3. batch normalization ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bn():
+    """The example's experiment: the with/without runs on three seeds, the ordering runs at
+    the page's budgets (five seeds, two learning rates)."""
+    return batch_norm.run(budget=batch_norm.BUDGET.replace(seeds=SEEDS), device="cpu")
+
+
+def test_batch_norm_lifts_first_layer_gradients(bn):
+    for seed in SEEDS:
+        assert bn.ratio_at_init["sigmoid", "none", seed] < 1e-4
+        assert 0.1 < bn.ratio_at_init["sigmoid", "batch", seed] < 10
+
+
+def test_batch_norm_trains_the_deep_sigmoid_net(bn):
+    for seed in SEEDS:
+        loss = {
+            (act, norm): bn.run_of(act, norm, seed)[0].final_train_loss
+            for act in ("sigmoid", "tanh")
+            for norm in ("none", "batch")
+        }
+        assert loss["sigmoid", "none"] > CHANCE - 0.1
+        assert loss["sigmoid", "batch"] < 0.3
+        assert loss["tanh", "none"] < 0.1 and loss["tanh", "batch"] < loss["tanh", "none"]
+
+
+def test_unit_input_distribution(bn):
+    for seed in SEEDS:
+        spread = {
+            (act, norm): (lambda q: q[:, 2] - q[:, 0])(bn.run_of(act, norm, seed)[2][1])
+            for act in ("sigmoid", "tanh")
+            for norm in ("none", "batch")
+        }
+        assert spread["tanh", "none"][-1] > 2 * spread["tanh", "none"][0]
+        assert 0.7 < spread["tanh", "batch"][-1] / spread["tanh", "batch"][0] < 1.5
+        assert np.all(spread["sigmoid", "none"] < 1e-3)  # forward signal collapsed
+
+
+def test_batch_norm_after_the_sigmoid_wins_at_the_smaller_learning_rate(bn):
+    lr = batch_norm.ORDER_BUDGETS[0].lr
+    after, before = np.array(bn.order[lr, "after"]), np.array(bn.order[lr, "before"])
+    assert np.all(after < 0.5 * before), (after, before)
+
+
+def test_batch_norm_orderings_end_close_at_the_larger_learning_rate(bn):
+    lr = batch_norm.ORDER_BUDGETS[1].lr
+    ratio = np.mean(bn.order[lr, "after"]) / np.mean(bn.order[lr, "before"])
+    assert 1 / 3 < ratio < 3, bn.order
+
+
+# -- 4. residual connections ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def res():
+    return residual.run(budget=residual.BUDGET.replace(seeds=SEEDS), device="cpu")
+
+
+def test_gradients_at_init_plain_vs_residual_with_bn(res):
+    for seed in SEEDS:
+        assert res.profiles["plain + BN", seed].ratio_first_to_last() > 10  # larger near input
+        assert 0.01 < res.profiles["residual + BN", seed].ratio_first_to_last() < 5
+
+
+def test_residual_without_norm_more_than_doubles_the_variance(res):
+    for seed in SEEDS:
+        assert residual.per_block_growth(res.growth[seed]) > 2.0
+
+
+def test_degradation_with_bn_and_residual_fix(res):
+    for seed in SEEDS:
+        plain8 = res.final_loss("plain + BN", 8, seed)
+        plain32 = res.final_loss("plain + BN", 32, seed)
+        res32 = res.final_loss("residual + BN", 32, seed)
+        assert plain32 > 5 * plain8, (plain8, plain32)
+        assert res32 < 0.5 and res32 < plain32 / 3, (res32, plain32)
+
+
+def test_without_norm_plain_degrades_and_residual_diverges(res):
+    for seed in SEEDS:
+        assert res.final_loss("plain", 32, seed) > 5 * res.final_loss("plain", 4, seed)
+        assert res.final_loss("residual", 16, seed) == math.inf
+        assert res.final_loss("residual", 32, seed) == math.inf
+
+
+# -- 5. optimizers -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def opt():
+    """The example's grid on three seeds; the best learning rates are chosen on seed 0, as
+    on the page."""
+    return optimizers.run(budget=optimizers.BUDGET.replace(seeds=SEEDS), device="cpu")
+
+
+def test_sgd_and_momentum_stay_at_chance(opt):
+    for name in ("sgd", "momentum"):
+        for lr in optimizers.GRID[name]:
+            for seed in SEEDS:
+                assert opt.final_loss(name, lr, seed) > CHANCE - 0.1, (name, lr, seed)
+
+
+def test_adaptive_methods_escape_but_stay_far_above_batch_norm(opt):
+    bn_losses = [opt.batch_norm[s].final_train_loss for s in SEEDS]
+    for name in ("adagrad", "rmsprop", "adam"):
+        for seed in SEEDS:
+            loss = opt.final_loss(name, seed=seed)
+            assert loss < CHANCE - 0.3, (name, seed, loss)
+            assert loss > 5 * max(bn_losses), (name, seed, loss, bn_losses)
+
+
+def test_adaptive_methods_flatten_the_update_ratio(opt):
+    for seed in SEEDS:
+        ratio = {name: opt.first_over_last(name, seed) for name in optimizers.GRID}
+        assert ratio["sgd"] < 1e-3 and ratio["momentum"] < 1e-3, ratio
+        for name in ("adagrad", "rmsprop", "adam"):
+            assert 0.1 < ratio[name] < 10, ratio

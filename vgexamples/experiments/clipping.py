@@ -1,0 +1,222 @@
+"""Gradient clipping by value and by norm: what each does to one real gradient, and threshold
+sweeps on two networks whose gradients explode -- the gain-1.5 ReLU MLP of
+:mod:`vgexamples.experiments.exploding` on the digits, and a vanilla tanh RNN with spectral
+radius 2 on the adding problem.
+
+Shown by ``gallery/exploding/plot_02_clipping.py`` and ``plot_03_clipping_rnn.py``, quoted by
+``docs/chapters/exploding.md`` and the claims page, asserted by
+``tests/claims/test_exploding.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..clipping import SweepRun, clip_gradient, clipping_sweep, cosine_similarity, summarize_sweep
+from ..data import load_digits
+from ..diagnostics import gradient_values
+from ..results import record
+from ..runtime import resolve_device
+from ..sequences import ADDING_BASELINE_MSE, RecurrentRegressor, make_adding_split
+from ..train import Budget, History, train
+from .exploding import build
+
+__all__ = [
+    "MLP_BUDGET",
+    "RNN_BUDGET",
+    "ClippedGradient",
+    "Sweep",
+    "clip_one_gradient",
+    "one_gradient",
+    "run_mlp",
+    "run_rnn",
+]
+
+MLP_KEY = "exploding.clipping"
+RNN_KEY = "exploding.clipping_rnn"
+#: The exploding MLP's gain.
+GAIN = 1.5
+#: Plain SGD for 200 steps, on three seeds, for every clipping setting of the MLP.
+MLP_BUDGET = Budget(steps=200, lr=0.05, optimizer="sgd", batch_size=64, seeds=(0, 1, 2))
+#: Thresholds of the MLP sweep.
+MLP_THRESHOLDS = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3)
+#: Plain SGD for 200 steps, on three seeds, for every clipping setting of the RNN.
+RNN_BUDGET = Budget(steps=200, lr=0.1, optimizer="sgd", batch_size=64, seeds=(0, 1, 2))
+#: Thresholds of the RNN sweep.
+RNN_THRESHOLDS = (0.01, 0.1, 1.0, 10.0, 100.0)
+#: The RNN's task: the adding problem with sequences of length 10, 2,000 training sequences.
+RNN_LENGTH, RNN_TRAIN = 10, 2000
+
+
+def one_gradient(seed: int = 0, batch: int = 64, device: torch.device | str | None = None):
+    """The exploding MLP's gradient on its first ``batch`` training digits, flattened (every
+    parameter's, in order: the vector the clipping functions see)."""
+    device = resolve_device(device)
+    data = load_digits(seed=0)
+    torch.manual_seed(seed)
+    net = build(GAIN).to(device)
+    return gradient_values(
+        net, data.x_train[:batch].to(device), data.y_train[:batch].to(device), "weights"
+    )
+
+
+@dataclass
+class ClippedGradient:
+    """One gradient clipped both ways at several thresholds (see :func:`clip_one_gradient`).
+
+    ``cosine[mode][i]`` and ``norm[mode][i]`` are the cosine with the original and the norm
+    after clipping at ``thresholds[i]``.
+    """
+
+    norm_before: float
+    largest_component: float
+    n_parameters: int
+    thresholds: tuple[float, ...]
+    cosine: dict[str, list[float]]
+    norm: dict[str, list[float]]
+
+    @property
+    def max_norm_growth(self) -> float:
+        """Largest norm after clipping over the norm before, over modes and thresholds."""
+        return max(v for values in self.norm.values() for v in values) / self.norm_before
+
+
+def clip_one_gradient(
+    g: torch.Tensor, thresholds: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3)
+) -> ClippedGradient:
+    """Clip ``g`` by value and by norm at each threshold (PyTorch's own functions)."""
+    cosine: dict[str, list[float]] = {"value": [], "norm": []}
+    norm: dict[str, list[float]] = {"value": [], "norm": []}
+    for c in thresholds:
+        for mode in ("value", "norm"):
+            clipped = clip_gradient(g, mode, c)
+            cosine[mode].append(cosine_similarity(clipped, g))
+            norm[mode].append(float(clipped.norm()))
+    return ClippedGradient(
+        float(g.norm()), float(g.abs().max()), g.numel(), tuple(thresholds), cosine, norm
+    )
+
+
+@dataclass
+class Sweep:
+    """What a threshold sweep measured.
+
+    Attributes
+    ----------
+    budget, thresholds, fail_above
+        The budget, the thresholds of both kinds, and the final loss at or above which a run
+        counts as failed.
+    runs
+        One :class:`~vgexamples.clipping.SweepRun` per setting and seed.
+    clipped
+        The MLP sweep only: one gradient clipped both ways.
+    curves
+        The RNN sweep only: label -> History of the first seed, unclipped and clipped.
+    """
+
+    budget: Budget
+    thresholds: tuple[float, ...]
+    fail_above: float
+    runs: list[SweepRun]
+    clipped: ClippedGradient | None = None
+    curves: dict[str, History] | None = None
+
+    def summary(self) -> dict[str, object]:
+        """The numbers recorded for the pages: per kind, failure and divergence fractions
+        and median final losses by threshold."""
+        s = summarize_sweep(self.runs)
+        out: dict[str, object] = {
+            "budget": str(self.budget),
+            "thresholds": list(self.thresholds),
+            "fail_above": self.fail_above,
+            "unclipped_diverged": float(s["none"]["diverged"][0]),
+            "unclipped_failed": float(s["none"]["failed"][0]),
+        }
+        for mode in ("value", "norm"):
+            out[f"{mode}_failed"] = s[mode]["failed"].tolist()
+            out[f"{mode}_diverged"] = s[mode]["diverged"].tolist()
+            out[f"{mode}_median_loss"] = s[mode]["median_loss"].tolist()
+            out[f"{mode}_best_failed"] = float(np.min(s[mode]["failed"]))
+        if self.clipped is not None:
+            out["max_norm_growth"] = self.clipped.max_norm_growth
+            out["n_parameters"] = self.clipped.n_parameters
+        return out
+
+
+def run_mlp(
+    *,
+    thresholds: Sequence[float] = MLP_THRESHOLDS,
+    budget: Budget = MLP_BUDGET,
+    device: torch.device | str | None = None,
+) -> Sweep:
+    """Clip one gradient of the exploding MLP both ways, then train it with no clipping and
+    with each kind at each threshold, for each of the budget's seeds. A run fails if its loss
+    becomes non-finite or ends within 10% of the chance level ``ln 10``."""
+    device = resolve_device(device)
+    clipped = clip_one_gradient(one_gradient(device=device))
+    fail_above = 0.9 * math.log(10)
+    runs = clipping_sweep(
+        lambda: build(GAIN),
+        load_digits(seed=0),
+        thresholds=thresholds,
+        seeds=budget.seeds,
+        fail_above=fail_above,
+        device=device,
+        **budget.train_kwargs(),
+    )
+    result = Sweep(budget, tuple(thresholds), fail_above, runs, clipped=clipped)
+    record(MLP_KEY, **result.summary())
+    return result
+
+
+def build_rnn() -> RecurrentRegressor:
+    """The RNN of the sweep: 32 tanh units, recurrent matrix of spectral radius 2."""
+    return RecurrentRegressor("rnn", hidden_size=32, recurrent_gain=2.0)
+
+
+def run_rnn(
+    *,
+    thresholds: Sequence[float] = RNN_THRESHOLDS,
+    budget: Budget = RNN_BUDGET,
+    curve_clip: float = 0.1,
+    device: torch.device | str | None = None,
+) -> Sweep:
+    """Train the RNN without clipping and with norm clipping at ``curve_clip`` (first seed,
+    for the loss curves), then sweep both kinds of clipping. A run fails if its loss becomes
+    non-finite or ends no better than predicting the mean target (MSE 1/6)."""
+    device = resolve_device(device)
+    data = make_adding_split(RNN_LENGTH, n_train=RNN_TRAIN, seed=0)
+    curves = {}
+    seed = budget.seeds[0]
+    for label, clip in [
+        ("no clipping", {}),
+        (f"clip norm {curve_clip:g}", {"clip_norm": curve_clip}),
+    ]:
+        torch.manual_seed(seed)
+        curves[label] = train(
+            build_rnn(),
+            data,
+            loss="mse",
+            seed=seed,
+            device=device,
+            **clip,
+            **budget.train_kwargs(),
+        )
+    runs = clipping_sweep(
+        build_rnn,
+        data,
+        thresholds=thresholds,
+        seeds=budget.seeds,
+        fail_above=ADDING_BASELINE_MSE,
+        loss="mse",
+        device=device,
+        **budget.train_kwargs(),
+    )
+    result = Sweep(budget, tuple(thresholds), ADDING_BASELINE_MSE, runs, curves=curves)
+    record(RNN_KEY, **result.summary())
+    return result

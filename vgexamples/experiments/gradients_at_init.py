@@ -1,0 +1,135 @@
+"""Per-layer gradients of deep MLPs at initialization, for several activations and two
+initializations.
+
+One forward/backward pass (:func:`vgexamples.diagnostics.gradient_profile`) on a batch of
+digits through a 20-layer, 64-unit MLP, for each activation, initialization and seed. Shown by
+``gallery/vanishing/plot_02_gradients_at_init.py``, quoted by ``docs/chapters/vanishing.md``
+and the claims page, asserted by ``tests/claims/test_vanishing.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .._checks import check_int
+from ..data import load_digits
+from ..diagnostics import Profile, gradient_profile
+from ..models import MLP
+from ..results import record
+from ..runtime import resolve_device
+
+__all__ = ["ACTIVATIONS", "KEY", "GradientsAtInit", "run"]
+
+KEY = "vanishing.gradients_at_init"
+#: The activations compared, in the order the example shows them.
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu")
+#: PyTorch's default initialization and He et al.'s (2015).
+INITS = ("default", "he")
+
+
+@dataclass
+class GradientsAtInit:
+    """What :func:`run` measured.
+
+    Attributes
+    ----------
+    depth, width, batch
+        The networks' hidden layers and units, and the batch size of the pass.
+    activations, inits, seeds
+        The settings compared.
+    profiles
+        ``(init, activation, seed) -> Profile``; only the first seed's profiles keep their
+        activation and gradient tensors (for histograms).
+    """
+
+    depth: int
+    width: int
+    batch: int
+    activations: tuple[str, ...]
+    inits: tuple[str, ...]
+    seeds: tuple[int, ...]
+    profiles: dict[tuple[str, str, int], Profile]
+
+    def profile(self, init: str, activation: str, seed: int | None = None) -> Profile:
+        """The profile of one network (default: the first seed's)."""
+        return self.profiles[init, activation, self.seeds[0] if seed is None else seed]
+
+    def ratio(self, init: str, activation: str, seed: int | None = None) -> float:
+        """First layer's weight-gradient norm over the last layer's."""
+        return self.profile(init, activation, seed).ratio_first_to_last()
+
+    def ratios(self, init: str, activation: str) -> list[float]:
+        """:meth:`ratio` for every seed."""
+        return [self.ratio(init, activation, s) for s in self.seeds]
+
+    def zero_fraction(self, init: str, activation: str) -> float:
+        """Fraction of all hidden outputs that are exactly zero (first seed)."""
+        acts = self.profile(init, activation).activations.values()
+        return float(torch.cat([(a == 0).float().flatten() for a in acts]).mean())
+
+    def summary(self) -> dict[str, object]:
+        """The numbers recorded for the pages (first seed unless the key says otherwise)."""
+        out: dict[str, object] = {
+            "depth": self.depth,
+            "width": self.width,
+            "batch": self.batch,
+            "seeds": list(self.seeds),
+        }
+        for init in self.inits:
+            for act in self.activations:
+                out[f"{act}_{init}_ratio"] = self.ratio(init, act)
+        out["ratios"] = {
+            init: {act: self.ratios(init, act) for act in self.activations} for init in self.inits
+        }
+        out["weight_grad_norm"] = {
+            init: {act: self.profile(init, act).weight_grad_norm for act in self.activations}
+            for init in self.inits
+        }
+        if "he" in self.inits:
+            for act in ("sigmoid", "tanh"):
+                if act in self.activations:
+                    out[f"{act}_he_max_saturated"] = max(self.profile("he", act).saturated)
+            if "relu" in self.activations:
+                out["relu_he_zero_fraction"] = self.zero_fraction("he", "relu")
+        return out
+
+
+def run(
+    *,
+    activations: Sequence[str] = ACTIVATIONS,
+    inits: Sequence[str] = INITS,
+    depth: int = 20,
+    width: int = 64,
+    batch: int = 512,
+    seeds: Sequence[int] = (0, 1, 2),
+    device: torch.device | str | None = None,
+) -> GradientsAtInit:
+    """Profile one batch of digits through an MLP per activation, initialization and seed.
+
+    Each network is built right after ``torch.manual_seed(seed)``; the batch is the first
+    ``batch`` training images of :func:`vgexamples.data.load_digits` (seed 0).
+    """
+    check_int("depth", depth)
+    check_int("width", width)
+    check_int("batch", batch, minimum=2)
+    seeds = tuple(check_int("seeds[i]", s, minimum=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    device = resolve_device(device)
+    data = load_digits(seed=0).to(device)
+    x, y = data.x_train[:batch], data.y_train[:batch]
+    profiles = {}
+    for init in inits:
+        for act in activations:
+            for seed in seeds:
+                torch.manual_seed(seed)
+                net = MLP(64, 10, depth=depth, width=width, activation=act, init=init).to(device)
+                profiles[init, act, seed] = gradient_profile(
+                    net, x, y, keep_tensors=seed == seeds[0]
+                )
+    result = GradientsAtInit(depth, width, batch, tuple(activations), tuple(inits), seeds, profiles)
+    record(KEY, **result.summary())
+    return result
