@@ -16,6 +16,7 @@ tested with (torch 2.13.0 among them). Virtual environments are reused, and a se
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -51,9 +52,18 @@ def install(session: nox.Session, *extras: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (unit tests, claim tests, site tests on small throwaway builds)."""
+    """Run the test suite (unit tests, claim tests, site tests on small throwaway builds).
+
+    Test files are spread over worker processes (pytest-xdist, one per core, at most four; a
+    file stays on one worker so its experiments run once). ``VGEXAMPLES_TEST_WORKERS=0`` runs
+    everything in one process.
+    """
     install(session, "docs", "test")
-    session.run("pytest", *session.posargs, env=RUN_ENV)
+    workers = os.environ.get("VGEXAMPLES_TEST_WORKERS", "auto")
+    parallel = (
+        [] if workers == "0" else ["-n", workers, "--maxprocesses", "4", "--dist", "loadfile"]
+    )
+    session.run("pytest", *parallel, *session.posargs, env=RUN_ENV)
 
 
 @nox.session
