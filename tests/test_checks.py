@@ -33,3 +33,13 @@ def test_check_helpers():
         _checks.check_finite_tensor("x", x)
     with pytest.raises(TypeError):
         _checks.check_finite_tensor("x", [1.0])
+
+
+def test_check_seeds():
+    assert _checks.check_seeds("seeds", [0, 3]) == (0, 3)
+    with pytest.raises(ValueError, match="seeds must hold at least one seed"):
+        _checks.check_seeds("seeds", ())
+    with pytest.raises(ValueError, match=r"seeds\[i\] must be an integer >= 0"):
+        _checks.check_seeds("seeds", (0, -1))
+    with pytest.raises(TypeError, match="seeds must be a sequence"):
+        _checks.check_seeds("seeds", 3)

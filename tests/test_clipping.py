@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib
@@ -17,6 +18,7 @@ from vgexamples.clipping import (
     cosine_similarity,
     plot_clipping_sweep,
     summarize_sweep,
+    sweep_table,
 )
 from vgexamples.data import make_split
 from vgexamples.models import MLP
@@ -90,3 +92,18 @@ def test_sweep_bad_arguments():
         clipping_sweep(lambda: None, None, thresholds=[1.0], seed=3)
     with pytest.raises(ValueError, match="runs"):
         summarize_sweep([])
+
+
+def test_sweep_table_one_line_per_setting(tiny_sweep):
+    lines = sweep_table(tiny_sweep, loss_name="MSE")
+    assert len(lines) == 1 + 2 * 2  # unclipped, then each kind at each threshold
+    assert lines[0].startswith("no clipping")
+    s = summarize_sweep(tiny_sweep)
+    assert lines[1] == (
+        f"value c=   1e-01: non-finite {s['value']['diverged'][0]:4.0%}, failed "
+        f"{s['value']['failed'][0]:4.0%}, median final MSE {s['value']['median_loss'][0]:.4g}"
+    )
+    diverged = [
+        r.__class__(r.mode, r.threshold, r.seed, True, 3, math.nan, True) for r in tiny_sweep
+    ]
+    assert all(line.endswith("- (every run diverged)") for line in sweep_table(diverged))

@@ -27,6 +27,18 @@ def check_int(name: str, value: object, minimum: int = 1) -> int:
     return value
 
 
+def check_seeds(name: str, seeds: object) -> tuple[int, ...]:
+    """Return ``seeds`` as a tuple if it is a non-empty sequence of integers >= 0."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"{name} must be a sequence of integers >= 0; got {seeds!r}")
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError(f"{name} must hold at least one seed")
+    for s in seeds:
+        check_int(f"{name}[i]", s, minimum=0)
+    return seeds
+
+
 def check_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a float if it is finite and > 0 (or >= 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

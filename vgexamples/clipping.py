@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_finite_tensor, check_int, check_positive
+from ._checks import check_choice, check_finite_tensor, check_positive, check_seeds
 from .data import Split
 from .plotting import PALETTE
 from .train import train
@@ -36,6 +36,7 @@ __all__ = [
     "cosine_similarity",
     "plot_clipping_sweep",
     "summarize_sweep",
+    "sweep_table",
 ]
 
 #: Clipping kinds accepted by :func:`clip_gradient` and :func:`clipping_sweep`.
@@ -159,9 +160,7 @@ def clipping_sweep(
     thresholds = [check_positive("thresholds[i]", float(t)) for t in thresholds]
     if not thresholds and not include_unclipped:
         raise ValueError("thresholds must hold at least one value (or include_unclipped=True)")
-    seeds = [check_int("seeds[i]", s, minimum=0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds("seeds", seeds)
     modes = [check_choice("modes[i]", m, CLIP_MODES) for m in modes]
     if not (isinstance(fail_above, (int, float)) and fail_above > 0):
         raise ValueError(f"fail_above must be a number > 0 (math.inf allowed); got {fail_above!r}")
@@ -231,6 +230,24 @@ def summarize_sweep(runs: Sequence[SweepRun]) -> dict[str, dict[str, np.ndarray]
             "n": arr[:, 4].astype(int),
         }
     return out
+
+
+def sweep_table(runs: Sequence[SweepRun], *, loss_name: str = "loss") -> list[str]:
+    """One line per clipping kind and threshold: the share of runs that became non-finite,
+    the share that failed, and the median final ``loss_name`` of those that stayed finite
+    (a dash when every run diverged)."""
+    lines = []
+    for mode, d in summarize_sweep(runs).items():
+        for t, div, fail, med in zip(
+            d["threshold"], d["diverged"], d["failed"], d["median_loss"], strict=True
+        ):
+            median = "- (every run diverged)" if math.isnan(med) else f"{med:.4g}"
+            setting = "no clipping   " if mode == "none" else f"{mode:>5} c={t:8.0e}"
+            lines.append(
+                f"{setting}: non-finite {div:4.0%}, failed {fail:4.0%}, "
+                f"median final {loss_name} {median}"
+            )
+    return lines
 
 
 def plot_clipping_sweep(

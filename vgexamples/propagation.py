@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int, check_positive
+from ._checks import check_choice, check_int, check_positive, check_seeds
 from .activations import ACTIVATIONS, activation_and_derivative
 from .diagnostics import gradient_profile
 from .models import INITS, MLP
@@ -251,9 +251,7 @@ def factor_stats(
 
     The defaults are the vanishing-gradients chapter's: 20 layers of 64 units, three seeds.
     """
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds("seeds", seeds)
     f = torch.cat(
         [
             backprop_factors(depth, width, activation, init=init, seed=s, weight_scale=weight_scale)

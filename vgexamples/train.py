@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_finite_tensor, check_int, check_positive
+from ._checks import check_choice, check_finite_tensor, check_int, check_positive, check_seeds
 from .data import Split
 from .runtime import resolve_device
 from .state import training_mode
@@ -114,12 +114,7 @@ class Budget:
         check_int("batch_size", self.batch_size)
         if self.eval_every is not None:
             check_int("eval_every", self.eval_every)
-        seeds = tuple(self.seeds)
-        if not seeds:
-            raise ValueError("seeds must hold at least one seed")
-        for s in seeds:
-            check_int("seeds[i]", s, minimum=0)
-        object.__setattr__(self, "seeds", seeds)
+        object.__setattr__(self, "seeds", check_seeds("seeds", self.seeds))
         check_positive("momentum", self.momentum, allow_zero=True)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
 

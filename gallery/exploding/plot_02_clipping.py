@@ -18,7 +18,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from vgexamples.clipping import plot_clipping_sweep, summarize_sweep
+from vgexamples.clipping import plot_clipping_sweep, summarize_sweep, sweep_table
 from vgexamples.experiments import clipping
 from vgexamples.plotting import use_style
 from vgexamples.runtime import configure
@@ -77,14 +77,7 @@ print(result.budget)
 print("thresholds:", ", ".join(f"{t:g}" for t in result.thresholds))
 runs = result.runs
 summary = summarize_sweep(runs)
-for mode, d in summary.items():
-    for t, div, fail, med in zip(
-        d["threshold"], d["diverged"], d["failed"], d["median_loss"], strict=True
-    ):
-        print(
-            f"{mode:>5} c={t:8.0e}: non-finite {div:4.0%}, failed {fail:4.0%}, "
-            f"median final loss {med:.4g}"
-        )
+print("\n".join(sweep_table(runs)))
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 plot_clipping_sweep(*axes, runs)

@@ -15,7 +15,7 @@ spectral radius. We repeat the threshold sweep of
 # -----
 import matplotlib.pyplot as plt
 
-from vgexamples.clipping import plot_clipping_sweep, summarize_sweep
+from vgexamples.clipping import plot_clipping_sweep, sweep_table
 from vgexamples.experiments import clipping
 from vgexamples.plotting import plot_training_curves, use_style
 from vgexamples.runtime import configure
@@ -54,14 +54,7 @@ plt.show()
 # The same thresholds for both kinds, every seed of the budget. A run fails if its loss
 # becomes non-finite or if it ends no better than predicting the mean target (MSE 1/6).
 runs = result.runs
-for mode, d in summarize_sweep(runs).items():
-    for t, div, fail, med in zip(
-        d["threshold"], d["diverged"], d["failed"], d["median_loss"], strict=True
-    ):
-        print(
-            f"{mode:>5} c={t:8.0e}: non-finite {div:4.0%}, failed {fail:4.0%}, "
-            f"median final MSE {med:.4g}"
-        )
+print("\n".join(sweep_table(runs, loss_name="MSE")))
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 plot_clipping_sweep(*axes, runs)
 axes[1].axhline(ADDING_BASELINE_MSE, color="grey", linestyle=":")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, check_seeds
 from ..data import load_digits
 from ..diagnostics import Profile, gradient_profile
 from ..models import MLP
@@ -115,9 +115,7 @@ def run(
     check_int("depth", depth)
     check_int("width", width)
     check_int("batch", batch, minimum=2)
-    seeds = tuple(check_int("seeds[i]", s, minimum=0) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds("seeds", seeds)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     x, y = data.x_train[:batch], data.y_train[:batch]

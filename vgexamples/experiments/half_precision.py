@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._checks import check_seeds
 from ..data import load_digits
 from ..diagnostics import gradient_values
 from ..models import MLP
@@ -151,9 +152,7 @@ def run(
     device: torch.device | str | None = None,
 ) -> HalfPrecision:
     """Measure everything above; networks are built after ``torch.manual_seed(seed)``."""
-    seeds = tuple(seeds)
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds("seeds", seeds)
     device = resolve_device(device)
     data = load_digits(seed=0)
     underflow, bf16_underflow, log2_gradients = {}, {}, {}
