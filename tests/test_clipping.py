@@ -104,6 +104,7 @@ def test_sweep_table_one_line_per_setting(tiny_sweep):
         f"{s['value']['failed'][0]:4.0%}, median final MSE {s['value']['median_loss'][0]:.4g}"
     )
     diverged = [
-        r.__class__(r.mode, r.threshold, r.seed, True, 3, math.nan, True) for r in tiny_sweep
+        dataclasses.replace(r, diverged=True, stop_step=3, final_loss=math.nan, failed=True)
+        for r in tiny_sweep
     ]
     assert all(line.endswith("- (every run diverged)") for line in sweep_table(diverged))
