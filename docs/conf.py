@@ -60,6 +60,11 @@ vgsite_package_dir = str(ROOT / "vgexamples")
 vgsite_example_imports = ["vgexamples.runtime"]
 # the claims page loads results by names from a list: it depends on every recorded result
 vgsite_all_results_docs = ["claims"]
+# renamed gallery folders: the old addresses redirect to the new pages
+vgsite_redirects = {
+    "auto_examples/activations": "auto_examples/vanishing",
+    "auto_examples/deep_nets": "auto_examples/trainable",
+}
 
 sphinx_gallery_conf = {
     "examples_dirs": ["../gallery"],

@@ -536,6 +536,35 @@ def test_an_edit_reruns_exactly_the_examples_and_pages_that_import_it(tmp_path):
 
 
 @pytest.mark.slow
+def test_renamed_pages_leave_redirects_behind(tmp_path):
+    docs = _project(tmp_path, {"plot_good.py": GOOD})
+    conf = docs / "conf.py"
+    conf.write_text(conf.read_text() + '\nvgsite_redirects = {"old_gallery": "auto_examples"}\n')
+    result = _build(docs)  # fails if a stub loads anything or shows a local path
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = docs / "_build" / "html"
+    stub = (html / "old_gallery" / "plot_good.html").read_text()
+    assert '<meta http-equiv="refresh" content="0; url=../auto_examples/plot_good.html">' in stub
+    assert '<link rel="canonical" href="../auto_examples/plot_good.html">' in stub
+    assert '<meta name="robots" content="noindex">' in stub
+    assert '<meta name="vgsite-redirect" content="../auto_examples/plot_good.html">' in stub
+    assert "<title>Moved: A passing example</title>" in stub
+    assert '<a href="../auto_examples/plot_good.html">A passing example</a>' in stub
+    assert (html / "old_gallery" / "index.html").is_file()
+    assert vgsite.find_local_paths(stub, [str(tmp_path)]) == []
+
+
+def test_redirect_pairs_skip_pages_that_still_exist():
+    docs = ["index", "new/a", "new/b/c", "newer/x", "old/b/c"]
+    assert vgsite.redirect_pairs({"old": "new"}, docs) == [("old/a", "new/a")]
+    assert vgsite.redirect_pairs({"old/b": "new/b"}, docs) == []  # old/b/c is still a page
+    assert vgsite.redirect_pairs({"old/": "/new/b"}, docs) == [("old/c", "new/b/c")]
+    stub = vgsite.redirect_stub("../new/a.html", 'A "quoted" <title>')
+    assert vgsite.find_external_resources(stub) == []
+    assert "Moved: A &quot;quoted&quot; &lt;title&gt;" in stub
+
+
+@pytest.mark.slow
 def test_offline_check_fails_a_build_that_loads_from_a_cdn(tmp_path):
     docs = _project(tmp_path, {"plot_good.py": GOOD})
     conf = docs / "conf.py"

@@ -10,6 +10,7 @@
   touches: each one's library files are found by import closure (:func:`module_closure`,
   :func:`notebook_code`), and a page also depends on the recorded results it reads
   (:func:`results_read`);
+* writes redirect pages for renamed documents (``vgsite_redirects``, :func:`redirect_stub`).
 """
 
 from __future__ import annotations
@@ -749,6 +750,73 @@ def _finish(app: Sphinx, exception: Exception | None) -> None:
     (static / "execution_times.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
+# -- redirects from renamed pages ----------------------------------------------------------
+
+REDIRECT_MARK = "vgsite-redirect"
+
+
+def redirect_stub(url: str, title: str, canonical: str = "") -> str:
+    """A small HTML page that sends the reader (and search engines) to ``url``.
+
+    It loads nothing: a meta refresh, a canonical link, ``noindex``, a marker that tests look
+    for (``<meta name="vgsite-redirect" content="URL">``) and a visible link for browsers that
+    do not follow refreshes.
+    """
+    url_attr = escape(url, quote=True)
+    canonical_attr = escape(canonical or url, quote=True)
+    title_text = escape(title)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Moved: {title_text}</title>\n"
+        '<meta name="robots" content="noindex">\n'
+        f'<meta name="{REDIRECT_MARK}" content="{url_attr}">\n'
+        f'<link rel="canonical" href="{canonical_attr}">\n'
+        '<link rel="icon" href="data:,">\n'
+        f'<meta http-equiv="refresh" content="0; url={url_attr}">\n'
+        "</head>\n<body>\n"
+        f'<p>This page has moved to <a href="{url_attr}">{title_text}</a>.</p>\n'
+        "</body>\n</html>\n"
+    )
+
+
+def redirect_pairs(redirects: dict[str, str], docnames: Iterable[str]) -> list[tuple[str, str]]:
+    """``(old, new)`` docnames: every doc under a new prefix, at its place under the old one.
+
+    Old names that are still real documents are left alone.
+    """
+    docs = set(docnames)
+    pairs = []
+    for old, new in redirects.items():
+        old, new = old.strip("/"), new.strip("/")
+        for doc in sorted(docs):
+            if doc == new or doc.startswith(new + "/"):
+                stale = old + doc[len(new) :]
+                if stale not in docs:
+                    pairs.append((stale, doc))
+    return pairs
+
+
+def _write_redirects(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.name not in {"html", "dirhtml"}:
+        return
+    builder = app.builder
+    base = app.config.html_baseurl
+    written = 0
+    for old, new in redirect_pairs(app.config.vgsite_redirects, app.env.found_docs):
+        if not Path(builder.get_outfilename(new)).is_file():
+            continue
+        url = builder.get_relative_uri(old, new)
+        canonical = base.rstrip("/") + "/" + builder.get_target_uri(new) if base else url
+        title = app.env.titles[new].astext() if new in app.env.titles else new
+        stub = Path(builder.get_outfilename(old))
+        stub.parent.mkdir(parents=True, exist_ok=True)
+        stub.write_text(redirect_stub(url, title, canonical), encoding="utf-8")
+        written += 1
+    if written:
+        logger.info(f"vgsite: wrote {written} redirect pages for renamed documents")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("vgsite_running_doc", "", "env")
     # the library whose files examples and pages import (default: found by import name)
@@ -760,6 +828,8 @@ def setup(app: Sphinx) -> dict:
     # depend on every recorded result rather than on the names they load literally
     app.add_config_value("vgsite_results_dir", "", "env")
     app.add_config_value("vgsite_all_results_docs", [], "env")
+    # old doc prefix -> new doc prefix, e.g. {"auto_examples/old": "auto_examples/new"}
+    app.add_config_value("vgsite_redirects", {}, "html")
     # priority < 500: before sphinx-gallery generates (and executes) the examples
     app.connect("builder-inited", _invalidate_examples, priority=400)
     # priority > 500: after it
@@ -768,6 +838,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", _outdated_pages)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _fix_thumbnails)
+    app.connect("build-finished", _write_redirects, priority=800)
     app.connect("build-finished", _check_offline, priority=900)
     app.connect("build-finished", _check_no_local_paths, priority=910)
     app.connect("build-finished", _finish, priority=950)

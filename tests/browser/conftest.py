@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+_REDIRECT = re.compile(r'<meta name="vgsite-redirect" content="([^"]*)"')
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -21,6 +23,16 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+
+
+def redirect_target(html: str) -> str | None:
+    """The URL a redirect page left behind by a rename points to (None for a real page)."""
+    m = _REDIRECT.search(html)
+    return m.group(1) if m else None
+
+
+def is_redirect(path: Path) -> bool:
+    return redirect_target(path.read_text(encoding="utf-8", errors="replace")) is not None
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
