@@ -48,6 +48,8 @@ exclude_patterns = [
     "auto_examples/**.ipynb",
     "auto_examples/**.py",
     "auto_examples/**.zip",
+    # sphinx-gallery's back-reference files (read by the mini-galleries, not pages)
+    "gen_modules",
 ]
 
 # -- the gallery ---------------------------------------------------------------------------
@@ -89,6 +91,11 @@ sphinx_gallery_conf = {
     ),
     "show_memory": False,
     "show_signature": False,
+    # link names in example code to their API entries, and list on each API entry the
+    # examples that use it (vgsite adds the mini-galleries)
+    "doc_module": ("vgexamples",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"vgexamples": None},
     "image_srcset": [],
     "plot_gallery": "True",
     # Two worker processes (joblib/loky, spawned rather than forked, so no OpenMP state is

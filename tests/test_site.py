@@ -263,7 +263,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, {ext!r})
 sys.path.insert(0, str(HERE.parent / "lib"))
 import vgsite
-extensions = ["sphinx.ext.mathjax", "sphinx_gallery.gen_gallery", "myst_nb", "vgsite"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx_gallery.gen_gallery", "myst_nb",
+              "vgsite"]
 vgsite_package = "tinylib"
 vgsite_package_dir = str(HERE.parent / "lib" / "tinylib")
 sphinx_gallery_conf = {{
@@ -273,13 +274,16 @@ sphinx_gallery_conf = {{
     "write_computation_times": False,
     "reset_modules": ("matplotlib",),
     "run_stale_examples": False,
+    "doc_module": ("tinylib",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {{"tinylib": None}},
 }}
 os.environ["VGEXAMPLES_RESULTS_DIR"] = str(HERE / "auto_examples" / "_results")
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
 nb_execution_raise_on_error = True
 mathjax_path = "mathjax/tex-chtml.js"
-exclude_patterns = ["_build", "jupyter_execute", "auto_examples/**.ipynb",
+exclude_patterns = ["_build", "jupyter_execute", "gen_modules", "auto_examples/**.ipynb",
                     "auto_examples/**.py", "auto_examples/**.zip"]
 html_theme = "basic"
 """
@@ -477,6 +481,14 @@ glue("recorded", load("tiny.b")["value"], display=False)
 Example b recorded {glue:text}`recorded`.
 """
 
+API_PAGE = """\
+API
+===
+
+.. automodule:: tinylib.b
+   :members:
+"""
+
 
 @pytest.mark.slow
 def test_an_edit_reruns_exactly_the_examples_and_pages_that_import_it(tmp_path):
@@ -484,7 +496,7 @@ def test_an_edit_reruns_exactly_the_examples_and_pages_that_import_it(tmp_path):
         tmp_path,
         {"plot_a.py": EXAMPLE_A, "plot_b.py": EXAMPLE_B},
         lib=TWO_MODULES,
-        pages={"page.md": NOTEBOOK_PAGE},
+        pages={"page.md": NOTEBOOK_PAGE, "api.rst": API_PAGE},
     )
     lib = tmp_path / "lib" / "tinylib"
     runs = tmp_path / "lib" / "runs.log"
@@ -501,6 +513,10 @@ def test_an_edit_reruns_exactly_the_examples_and_pages_that_import_it(tmp_path):
     assert (
         'Example b recorded <span class="pasted-text">2</span>.' in (html / "page.html").read_text()
     )
+    # the API entry lists the example that uses it, and the example links to the entry
+    api = (html / "api.html").read_text()
+    assert "Examples using" in api and "plot_b.html" in api and "plot_a.html" not in api
+    assert "api.html#tinylib.b.value" in (html / "auto_examples" / "plot_b.html").read_text()
 
     # an unchanged tree runs nothing again
     assert build()[0] == []
@@ -522,16 +538,30 @@ def test_an_edit_reruns_exactly_the_examples_and_pages_that_import_it(tmp_path):
     )
     assert build()[0] == []
 
-    # example b records another number: the page that reads it executes again
+    # example a starts using module b: its API entry now lists both examples
+    (docs.parent / "gallery" / "plot_a.py").write_text(
+        textwrap.dedent(_example("a", 'print(f"b value = {tinylib.b.value()}")')).replace(
+            "import tinylib.a", "import tinylib.a\nimport tinylib.b"
+        )
+    )
+    ran, _ = build()
+    assert ran == ["a"]
+    api = (html / "api.html").read_text()
+    assert "plot_a.html" in api and "plot_b.html" in api
+
+    # example b records another number, and no example calls tinylib.b.value any more: the
+    # page that reads the number executes again, and the API entry lists no examples
+    (docs.parent / "gallery" / "plot_a.py").write_text(textwrap.dedent(EXAMPLE_A))
     (docs.parent / "gallery" / "plot_b.py").write_text(
         textwrap.dedent(EXAMPLE_B).replace("tinylib.b.value()", "tinylib.b.VALUE + 1")
     )
     ran, log = build()
-    assert ran == ["b", "page"]
+    assert ran == ["a", "b", "page"]
     assert "page executes again, changed: results:tiny.b.json" in log
     assert (
         'Example b recorded <span class="pasted-text">4</span>.' in (html / "page.html").read_text()
     )
+    assert "Examples using" not in (html / "api.html").read_text()
     assert build()[0] == []
 
 

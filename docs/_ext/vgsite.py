@@ -10,6 +10,7 @@
   touches: each one's library files are found by import closure (:func:`module_closure`,
   :func:`notebook_code`), and a page also depends on the recorded results it reads
   (:func:`results_read`);
+* adds an "Examples using ..." mini-gallery to each API entry that examples use;
 * writes redirect pages for renamed documents (``vgsite_redirects``, :func:`redirect_stub`).
 """
 
@@ -750,6 +751,86 @@ def _finish(app: Sphinx, exception: Exception | None) -> None:
     (static / "execution_times.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
+# -- API entries: the examples that use them ------------------------------------------------
+
+
+def _examples_using(app: Sphinx, name: str) -> list | None:
+    """The examples that use API entry ``name``, as sphinx-gallery listed them in this build.
+
+    None when back-references are off. sphinx-gallery writes ``backreferences_all.json`` (and
+    one ``<name>.examples`` file per entry) into ``backreferences_dir`` before the pages are
+    read; the ``minigallery`` directive renders from the JSON, whose entries are complete on
+    every build, while an ``.examples`` file can outlive the last example that used its entry.
+    """
+    conf = getattr(app.config, "sphinx_gallery_conf", None) or {}
+    folder = conf.get("backreferences_dir")
+    if not folder:
+        return None
+    path = Path(app.srcdir, folder, "backreferences_all.json")
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return []
+    cached = getattr(app, "_vgsite_backrefs_all", None)
+    if cached is None or cached[0] != (path, stamp):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            data = {}
+        cached = ((path, stamp), data if isinstance(data, dict) else {})
+        app._vgsite_backrefs_all = cached  # type: ignore[attr-defined]
+    return cached[1].get(name) or []
+
+
+def _examples_digest(examples: list) -> str:
+    return hashlib.sha256(json.dumps(examples, sort_keys=True).encode()).hexdigest()
+
+
+def _add_minigallery(app: Sphinx, what: str, name: str, obj, options, lines: list[str]) -> None:
+    """Append "Examples using ..." thumbnails to a function, class or method that has any.
+
+    The page records which examples it listed, so that it is read again when an example starts
+    or stops using the entry (see :func:`_outdated_api_pages`).
+    """
+    if what not in {"function", "class", "method"}:
+        return
+    examples = _examples_using(app, name)
+    if examples is None:
+        return
+    seen = _env_dict(app.env, "vgsite_backrefs")
+    seen.setdefault(app.env.docname, {})[name] = _examples_digest(examples)
+    if not examples:
+        return
+    parts = name.split(".")
+    short = ".".join(parts[-2:]) if what == "method" else parts[-1]
+    lines += ["", f".. rubric:: Examples using ``{short}``", "", f".. minigallery:: {name}", ""]
+
+
+def _purge_backrefs(app: Sphinx, env, docname: str) -> None:
+    _env_dict(env, "vgsite_backrefs").pop(docname, None)
+
+
+def _merge_backrefs(app: Sphinx, env, docnames, other) -> None:
+    theirs = _env_dict(other, "vgsite_backrefs")
+    ours = _env_dict(env, "vgsite_backrefs")
+    for docname in docnames:
+        if docname in theirs:
+            ours[docname] = theirs[docname]
+
+
+def _outdated_api_pages(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """API pages to read again because the examples using one of their entries changed."""
+    outdated = []
+    for docname, entries in sorted(_env_dict(env, "vgsite_backrefs").items()):
+        if docname in removed or docname in added or docname in changed:
+            continue
+        for name, digest in entries.items():
+            if _examples_digest(_examples_using(app, name) or []) != digest:
+                outdated.append(docname)
+                break
+    return outdated
+
+
 # -- redirects from renamed pages ----------------------------------------------------------
 
 REDIRECT_MARK = "vgsite-redirect"
@@ -836,6 +917,11 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", _record_examples, priority=890)
     app.connect("builder-inited", _write_times_page, priority=900)
     app.connect("env-get-outdated", _outdated_pages)
+    app.connect("env-get-outdated", _outdated_api_pages)
+    # after napoleon has turned the docstring into reST
+    app.connect("autodoc-process-docstring", _add_minigallery, priority=600)
+    app.connect("env-purge-doc", _purge_backrefs)
+    app.connect("env-merge-info", _merge_backrefs)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _fix_thumbnails)
     app.connect("build-finished", _write_redirects, priority=800)
