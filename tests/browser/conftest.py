@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 _REDIRECT = re.compile(r'<meta name="vgsite-redirect" content="([^"]*)"')
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -33,6 +34,11 @@ def redirect_target(html: str) -> str | None:
 
 def is_redirect(path: Path) -> bool:
     return redirect_target(path.read_text(encoding="utf-8", errors="replace")) is not None
+
+
+def first_chapter() -> str:
+    """The gallery folder of the first chapter (gallery/CHAPTERS.txt)."""
+    return (ROOT / "gallery" / "CHAPTERS.txt").read_text().split()[0]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
