@@ -48,12 +48,25 @@ exclude_patterns = [
     "auto_examples/**.ipynb",
     "auto_examples/**.py",
     "auto_examples/**.zip",
+    # sphinx-gallery's back-reference files (read by the mini-galleries, not pages)
+    "gen_modules",
 ]
 
 # -- the gallery ---------------------------------------------------------------------------
-# An edit to the library changes the hash, which makes this build re-run every example and
-# re-execute every page (see vgsite.library_hash).
-LIBRARY_HASH = vgsite.library_hash(ROOT / "vgexamples")
+# sphinx-gallery re-runs an example when its file changed; vgsite also re-runs it when a
+# library file it imports (transitively) changed, and re-executes exactly the pages whose
+# imported library files or read results changed (see vgsite.module_closure).
+vgsite_package = "vgexamples"
+vgsite_package_dir = str(ROOT / "vgexamples")
+# every example runs vgsite.reset_example_state first, which imports this module
+vgsite_example_imports = ["vgexamples.runtime"]
+# the claims page loads results by names from a list: it depends on every recorded result
+vgsite_all_results_docs = ["claims"]
+# renamed gallery folders: the old addresses redirect to the new pages
+vgsite_redirects = {
+    "auto_examples/activations": "auto_examples/vanishing",
+    "auto_examples/deep_nets": "auto_examples/trainable",
+}
 
 sphinx_gallery_conf = {
     "examples_dirs": ["../gallery"],
@@ -69,7 +82,7 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib", "vgsite.reset_example_state"),
     "reset_modules_order": "before",
     "remove_config_comments": True,
-    "run_stale_examples": vgsite.library_changed(HERE / "auto_examples", LIBRARY_HASH),
+    "run_stale_examples": False,
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "first_notebook_cell": (
@@ -78,6 +91,11 @@ sphinx_gallery_conf = {
     ),
     "show_memory": False,
     "show_signature": False,
+    # link names in example code to their API entries, and list on each API entry the
+    # examples that use it (vgsite adds the mini-galleries)
+    "doc_module": ("vgexamples",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"vgexamples": None},
     "image_srcset": [],
     "plot_gallery": "True",
     # Two worker processes (joblib/loky, spawned rather than forked, so no OpenMP state is
@@ -93,7 +111,8 @@ os.environ[vgexamples.results.ENV_VAR] = str(HERE / "auto_examples" / "_results"
 
 # -- executed Markdown pages (myst-nb) -----------------------------------------------------
 nb_execution_mode = "cache"
-nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache" / LIBRARY_HASH[:16])
+# one cache for every build; vgsite drops a page's entry when its library or results change
+nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
@@ -153,7 +172,4 @@ html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
 copybutton_exclude = ".linenos, .gp, .go"
-vgsite_library_hash = LIBRARY_HASH
-# the claims page reads numbers the examples recorded in this build: re-read it every time
-vgsite_always_reread = ["claims"]
 vgsite_running_doc = "running"  # linked from every example's run-it-yourself box

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+_REDIRECT = re.compile(r'<meta name="vgsite-redirect" content="([^"]*)"')
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -21,6 +24,21 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+
+
+def redirect_target(html: str) -> str | None:
+    """The URL a redirect page left behind by a rename points to (None for a real page)."""
+    m = _REDIRECT.search(html)
+    return m.group(1) if m else None
+
+
+def is_redirect(path: Path) -> bool:
+    return redirect_target(path.read_text(encoding="utf-8", errors="replace")) is not None
+
+
+def first_chapter() -> str:
+    """The gallery folder of the first chapter (gallery/CHAPTERS.txt)."""
+    return (ROOT / "gallery" / "CHAPTERS.txt").read_text().split()[0]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

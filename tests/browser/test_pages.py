@@ -3,16 +3,17 @@
 Run with ``nox -s browser`` (it builds the site first if needed). For each page: no console
 errors, no failed requests, no request to any host but the local server, every image loaded,
 math typeset wherever the page has math, and no horizontal scrolling on a 390 px phone screen.
+A redirect page left behind by a renamed page must instead land on the page it points to.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, first_chapter, is_redirect, redirect_target
 
 
 def pytest_generate_tests(metafunc):
@@ -54,11 +55,28 @@ def _open(browser, base_url, path, summary, width=1280, height=900):
     return context, page, seen
 
 
+def _check_redirect(page, seen, base_url, page_path, target):
+    """A redirect page sends the browser on to its target, which exists and is a real page."""
+    expected = urldefrag(urljoin(base_url + page_path, target)).url
+    page.wait_for_url(lambda url: urldefrag(url).url == expected, timeout=15_000)
+    page.wait_for_load_state("load")
+    page.wait_for_load_state("networkidle")
+    assert not page.title().startswith("Moved:"), f"{page_path} landed on another redirect"
+    assert page.locator('meta[name="vgsite-redirect"]').count() == 0
+    assert seen["foreign"] == [], f"requests to other hosts: {seen['foreign']}"
+    assert seen["failed"] == [], f"failed requests: {seen['failed']}"
+    assert seen["console"] == [], f"console errors: {seen['console']}"
+
+
 def test_page(browser, base_url, site_dir, summary, page_path):
     summary["pages"] += 1
     context, page, seen = _open(browser, base_url, page_path, summary)
     try:
         source = (site_dir / page_path).read_text(encoding="utf-8")
+        target = redirect_target(source)
+        if target is not None:
+            _check_redirect(page, seen, base_url, page_path, target)
+            return
         has_math = 'class="math' in source or "\\(" in source or "\\[" in source
         if has_math and "mathjax" in source:
             page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
@@ -89,18 +107,24 @@ def test_page(browser, base_url, site_dir, summary, page_path):
         context.close()
 
 
-def test_search_finds_the_activations_examples(browser, base_url, summary):
+def _example_pages(site_dir):
+    """The built example pages, without the redirects left behind by renamed ones."""
+    pages = sorted(site_dir.glob("auto_examples/*/plot_*.html"))
+    return [p for p in pages if not is_redirect(p)]
+
+
+def test_search_finds_the_first_chapters_examples(browser, base_url, summary):
     context, page, _seen = _open(browser, base_url, "search.html?q=sigmoid", summary)
     try:
         page.wait_for_selector("#search-results li a", timeout=20_000)
         hrefs = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
-        assert any("auto_examples/activations/" in h for h in hrefs), hrefs
+        assert any(f"auto_examples/{first_chapter()}/" in h for h in hrefs), hrefs
     finally:
         context.close()
 
 
 def test_every_download_link_answers(browser, base_url, site_dir, summary):
-    examples = sorted(site_dir.glob("auto_examples/*/plot_*.html"))
+    examples = _example_pages(site_dir)
     assert examples, "no example pages were built"
     checked = 0
     context = browser.new_context()
@@ -147,7 +171,7 @@ def test_dark_mode_switch_changes_the_theme(browser, base_url, summary):
 )
 def test_screenshots(browser, base_url, site_dir, summary, name, width, height):
     ARTIFACTS.mkdir(exist_ok=True)
-    example = sorted(site_dir.glob("auto_examples/*/plot_*.html"))[0]
+    example = _example_pages(site_dir)[0]
     for label, path in [
         ("landing", "index.html"),
         ("example", example.relative_to(site_dir).as_posix()),
