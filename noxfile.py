@@ -126,7 +126,8 @@ def bench(session: nox.Session) -> None:
 @nox.session(name="docs-clean", venv_backend="none")
 def docs_clean(session: nox.Session) -> None:
     """Delete every build output so that the next `nox -s docs` is a cold build."""
-    for path in (BUILD, ROOT / "docs" / "auto_examples", ROOT / "docs" / "jupyter_execute"):
+    generated = ("auto_examples", "jupyter_execute", "gen_modules")
+    for path in (BUILD, *(ROOT / "docs" / name for name in generated)):
         if path.exists():
             session.log(f"removing {path.relative_to(ROOT)}")
             shutil.rmtree(path)
@@ -172,6 +173,8 @@ def docs_live(session: nox.Session) -> None:
         "*/auto_examples/*",
         "--ignore",
         "*/jupyter_execute/*",
+        "--ignore",
+        "*/gen_modules/*",
         *session.posargs,
         env=RUN_ENV,
     )
