@@ -62,10 +62,14 @@ vgsite_package_dir = str(ROOT / "vgexamples")
 vgsite_example_imports = ["vgexamples.runtime"]
 # the claims page loads results by names from a list: it depends on every recorded result
 vgsite_all_results_docs = ["claims"]
-# renamed gallery folders: the old addresses redirect to the new pages
+# renamed documents: the old addresses redirect to the new pages (gallery folders named for
+# their chapters; API pages of modules merged into others)
 vgsite_redirects = {
     "auto_examples/activations": "auto_examples/vanishing",
     "auto_examples/deep_nets": "auto_examples/trainable",
+    "api/theory": "api/propagation",
+    "api/runs": "api/models",
+    "api/exploding": "api/propagation",
 }
 
 sphinx_gallery_conf = {

@@ -54,6 +54,18 @@ def small():
     return load_digits(seed=0, n_train=100)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_results_folder():
+    """Experiments record their numbers only in a docs build: a test must never overwrite
+    the site's results, even from a shell where the build's variable is set. Session-wide,
+    so that it holds for session fixtures too; a test that wants a folder sets its own."""
+    from vgexamples.results import ENV_VAR
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(ENV_VAR, raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -181,3 +181,17 @@ def test_pruned_model_still_trains_and_copies(small):
     for a, b in zip(prunable_layers(net), prunable_layers(folded), strict=True):
         assert torch.equal(a.weight, b.weight)
     assert torch.equal(net(small.x_test), folded(small.x_test))
+
+
+def test_distillation_in_pure_half_precision_uses_an_fp32_teacher(small):
+    from vgexamples.train import Precision
+
+    teacher = _net(1)
+    hist = train(
+        _net(),
+        small,
+        loss=DistillationLoss(teacher, temperature=2.0),
+        steps=3,
+        precision=Precision("bfloat16", mode="pure"),
+    )
+    assert hist.steps_run == 3 and teacher.head.weight.dtype is torch.float32

@@ -38,7 +38,7 @@ def test_plot_histograms_caps_lines():
 
 def test_plot_training_curves_metrics_and_divergence_marker():
     ok = History(loss=[3.0, 2.0, 1.0], eval_step=[3], test_accuracy=[0.5])
-    bad = History(loss=[1.0, 5.0], stop=Stop(3, "the training loss became non-finite: nan"))
+    bad = History(loss=[1.0, 5.0], stop=Stop(3, "the training loss became non-finite (NaN)"))
     fig, ax = plt.subplots()
     plot_training_curves(ax, {"ok": ok, "bad": bad})
     assert len(ax.get_lines()) == 3  # two curves + the divergence marker

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -632,3 +633,20 @@ def test_local_paths_are_found():
     assert vgsite.find_local_paths("<pre>PosixPath('/x/y.json')</pre>", roots)
     assert vgsite.find_local_paths("<pre>/home/someone/project/vgexamples/a.py:3</pre>", roots)
     assert vgsite.find_local_paths("<p>see vgexamples/a.py</p>", roots) == []
+
+
+def test_old_names_of_renamed_documents_are_never_read():
+    config = types.SimpleNamespace(
+        vgsite_redirects={"auto_examples/old": "auto_examples/new", "api/gone/": "api/kept"},
+        exclude_patterns=["_build"],
+    )
+    vgsite._exclude_redirected(None, config)
+    assert config.exclude_patterns == [
+        "_build",
+        "auto_examples/old",
+        "auto_examples/old.*",
+        "auto_examples/old/**",
+        "api/gone",
+        "api/gone.*",
+        "api/gone/**",
+    ]

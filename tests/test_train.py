@@ -12,6 +12,7 @@ from vgexamples.train import (
     Precision,
     Stop,
     as_dtype,
+    check_budget,
     evaluate,
     global_grad_norm,
     make_optimizer,
@@ -320,3 +321,23 @@ def test_callbacks_and_clipping_see_unscaled_gradients(digits):
 def test_train_device_errors_name_the_parameter(digits):
     with pytest.raises(ValueError, match="device must be None, 'cpu', 'cuda'"):
         train(MLP(64, 10, depth=1, width=4), _small(digits), steps=1, device="tpu")
+
+
+def test_precision_stores_a_dtype_by_its_name():
+    assert Precision(torch.float32) == Precision("float32")
+    assert not Precision(torch.float32).autocast and not Precision(torch.float32).pure
+    assert Precision(torch.bfloat16, mode="pure").pure
+
+
+def test_bad_budgets_momentum_and_callbacks_name_the_parameter(small):
+    net = MLP(64, 10, depth=1, width=4)
+    with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
+        train(net, small, steps=1, optimizer="momentum", momentum=1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        Budget(steps=1, lr=0.1, momentum=1.5)
+    with pytest.raises(TypeError, match="callbacks must be a list"):
+        train(net, small, steps=1, callbacks=object())
+    with pytest.raises(TypeError, match="callbacks must define after_backward"):
+        train(net, small, steps=1, callbacks=[object()])
+    with pytest.raises(TypeError, match=r"budget must be a vgexamples\.train\.Budget"):
+        check_budget({"steps": 3})

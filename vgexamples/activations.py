@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_choice
+from ._checks import check_choice, check_fraction
 
 __all__ = [
     "ACTIVATIONS",
@@ -111,6 +111,7 @@ def saturation_edge(name: str, fraction: float = SATURATION_FRACTION) -> float:
     ValueError
         If the derivative never falls that low on [0, 10] (a rectifier, say).
     """
+    check_fraction("fraction", fraction)
     grid = torch.linspace(0, 10, 100_001, dtype=torch.float64)[1:]
     x, _, dy = activation_and_derivative(name, grid)
     below = (dy < fraction * dy.max()).nonzero()

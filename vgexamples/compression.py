@@ -408,8 +408,10 @@ class DistillationLoss:
     Parameters
     ----------
     teacher
-        The trained teacher; it is evaluated once, in eval mode, on the whole training set
-        when training starts (its mode is restored).
+        The trained teacher; it is evaluated once, in eval mode and fp32, on the whole
+        training set when training starts (:meth:`bind`: its mode is restored, and it is moved
+        to the training device). The logits stay in ``teacher_logits`` until the next
+        ``bind``, so one instance can serve several runs on the same data.
     temperature, alpha
         As in :func:`distillation_loss`.
     """
@@ -426,10 +428,13 @@ class DistillationLoss:
         self.teacher_logits: torch.Tensor | None = None
 
     def bind(self, data: Split) -> None:
-        """Compute the teacher's logits for ``data.x_train`` (called by ``train``)."""
+        """Compute the teacher's logits for ``data.x_train`` (called by ``train``).
+
+        The teacher runs in fp32 even when the student trains in a reduced format.
+        """
         self.teacher.to(data.x_train.device)
         with training_mode(self.teacher, False), torch.no_grad():
-            self.teacher_logits = self.teacher(data.x_train)
+            self.teacher_logits = self.teacher(data.x_train.float()).float()
 
     def __call__(
         self, output: torch.Tensor, target: torch.Tensor, index: torch.Tensor

@@ -21,7 +21,7 @@ from torch import nn
 from ._checks import check_choice, check_finite_tensor, check_int, check_positive
 from .data import Split
 from .state import set_aside_grads
-from .train import Budget, History, train
+from .train import Budget, History, check_budget, train
 
 __all__ = [
     "ADDING_BASELINE_MSE",
@@ -365,6 +365,7 @@ def train_adding(
     """
     check_choice("cell", cell, CELLS)
     check_int("seed", seed, minimum=0)
+    check_budget(budget)
     if data is None:
         data = make_adding_split(length, n_train=n_train, seed=0)
     torch.manual_seed(seed)

@@ -41,6 +41,8 @@ __all__ = [
     "Precision",
     "Stop",
     "as_dtype",
+    "check_budget",
+    "check_momentum",
     "evaluate",
     "global_grad_norm",
     "make_optimizer",
@@ -115,7 +117,7 @@ class Budget:
         if self.eval_every is not None:
             check_int("eval_every", self.eval_every)
         object.__setattr__(self, "seeds", check_seeds("seeds", self.seeds))
-        check_positive("momentum", self.momentum, allow_zero=True)
+        check_momentum(self.momentum)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
 
     def replace(self, **changes: object) -> Budget:
@@ -156,6 +158,25 @@ class Budget:
         return ", ".join(words)
 
 
+def check_momentum(momentum: object) -> float:
+    """Return ``momentum`` if it lies in [0, 1): a heavy-ball momentum of 1 or more never
+    forgets a gradient."""
+    value = check_positive("momentum", momentum, allow_zero=True)
+    if value >= 1:
+        raise ValueError(f"momentum must lie in [0, 1); got {value}")
+    return value
+
+
+def check_budget(budget: object) -> Budget:
+    """Return ``budget`` if it is a :class:`Budget`; otherwise raise a ``TypeError``."""
+    if not isinstance(budget, Budget):
+        raise TypeError(
+            f"budget must be a vgexamples.train.Budget (steps, lr, ...); got "
+            f"{type(budget).__name__}"
+        )
+    return budget
+
+
 # -- precision -------------------------------------------------------------------------------
 def as_dtype(name: str | torch.dtype) -> torch.dtype:
     """Return the ``torch.dtype`` for a name in :data:`FORMATS` (a dtype passes through)."""
@@ -192,7 +213,8 @@ class Precision:
     loss_scale: float | str | None = None
 
     def __post_init__(self) -> None:
-        as_dtype(self.dtype)
+        # a torch.dtype is accepted and stored by its name, so that comparisons see one form
+        object.__setattr__(self, "dtype", str(as_dtype(self.dtype)).removeprefix("torch."))
         check_choice("mode", self.mode, ("mixed", "pure"))
         if isinstance(self.loss_scale, str):
             check_choice("loss_scale", self.loss_scale, ("dynamic",))
@@ -354,6 +376,7 @@ def make_optimizer(
     """
     check_choice("optimizer", name, OPTIMIZERS)
     check_positive("lr", lr)
+    check_momentum(momentum)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
@@ -510,7 +533,7 @@ def train(
     check_int("eval_every", eval_every)
     check_int("seed", seed, minimum=0)
     check_positive("lr", lr)
-    check_positive("momentum", momentum, allow_zero=True)
+    check_momentum(momentum)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     if isinstance(loss, str):
         check_choice("loss", loss, LOSSES)
@@ -548,6 +571,15 @@ def train(
         float(precision.loss_scale) if isinstance(precision.loss_scale, (int, float)) else None
     )
     loss_fn = _loss_fn(eval_loss)
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"callbacks must be a list of callback objects; got {callbacks!r}")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not (hasattr(cb, "after_backward") or hasattr(cb, "after_step")):
+            raise TypeError(
+                "callbacks must define after_backward(step, model) and/or "
+                f"after_step(step, model); got {type(cb).__name__}"
+            )
     before = [cb.after_backward for cb in callbacks if hasattr(cb, "after_backward")]
     after = [cb.after_step for cb in callbacks if hasattr(cb, "after_step")]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -572,8 +604,8 @@ def train(
         target = data.y_train[idx]
         value = objective(out, target, idx) if objective is not None else loss_fn(out, target)
         if not torch.isfinite(value):
-            bad = float(value.detach())
-            hist.stop = Stop(step, f"the training loss became non-finite: {bad}")
+            bad = "NaN" if torch.isnan(value) else f"{float(value.detach()):+}"
+            hist.stop = Stop(step, f"the training loss became non-finite ({bad})")
             break
         if scaler is not None:
             scaler.scale(value).backward()
@@ -625,8 +657,7 @@ def train_mlp(
     """
     from .models import seeded_mlp
 
-    if not isinstance(budget, Budget):
-        raise TypeError(f"budget must be a vgexamples.train.Budget; got {type(budget).__name__}")
+    check_budget(budget)
     net = seeded_mlp(data, seed, device=device, **mlp_kwargs)
     hist = train(net, data, seed=seed, callbacks=callbacks, device=device, **budget.train_kwargs())
     return net, hist

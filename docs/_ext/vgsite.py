@@ -878,6 +878,15 @@ def redirect_pairs(redirects: dict[str, str], docnames: Iterable[str]) -> list[t
     return pairs
 
 
+def _exclude_redirected(app: Sphinx, config) -> None:
+    """Never read a renamed document's old source: in an existing checkout a generated page
+    can outlive its rename (the gallery's old output folder, say) and would be built with
+    stale content instead of redirecting."""
+    for old in config.vgsite_redirects:
+        old = old.strip("/")
+        config.exclude_patterns.extend([old, f"{old}.*", f"{old}/**"])
+
+
 def _write_redirects(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.name not in {"html", "dirhtml"}:
         return
@@ -912,6 +921,7 @@ def setup(app: Sphinx) -> dict:
     # old doc prefix -> new doc prefix, e.g. {"auto_examples/old": "auto_examples/new"}
     app.add_config_value("vgsite_redirects", {}, "html")
     # priority < 500: before sphinx-gallery generates (and executes) the examples
+    app.connect("config-inited", _exclude_redirected)
     app.connect("builder-inited", _invalidate_examples, priority=400)
     # priority > 500: after it
     app.connect("builder-inited", _record_examples, priority=890)

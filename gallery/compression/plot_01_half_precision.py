@@ -129,7 +129,8 @@ plt.show()
 # the first update divides zero by zero.
 print("1e-8 stored in fp16:", torch.tensor(1e-8, dtype=half).item())
 for optimizer, h in result.pure.items():
-    print(f"pure fp16, {optimizer}: accuracy {h.final_test_accuracy:.3f}; {h.stop_reason}")
+    accuracy = "-" if h.diverged else f"{h.final_test_accuracy:.3f}"
+    print(f"pure fp16, {optimizer}: accuracy {accuracy}; {h.stop_reason or 'full budget'}")
 
 # %%
 # Does halving the precision change the output?

@@ -15,6 +15,8 @@ for a 30-layer convolutional network.
 # %%
 # Setup
 # -----
+import math
+
 import matplotlib.pyplot as plt
 
 from vgexamples.experiments import initialization
@@ -87,7 +89,8 @@ for act in ("tanh", "relu"):
         ratio = initialization.grad_ratio(p)
         print(
             f"{act:>4} {label:>17}: Var(a) first {p.activation_var[0]:.2e} last "
-            f"{p.activation_var[-1]:.2e} | Var(grad) first/last {ratio:.2e}"
+            f"{p.activation_var[-1]:.2e} | Var(grad) first/last "
+            + ("- (last layer's is 0)" if math.isnan(ratio) else f"{ratio:.2e}")
         )
 
 # %%

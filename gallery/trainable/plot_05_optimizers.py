@@ -31,7 +31,8 @@ GRID = optimizers.GRID
 # learning rate, a :class:`~vgexamples.monitors.TrainingRecorder` riding along, and keeps
 # each optimizer's best learning rate by the final training loss on seed 0. Every run gets
 # the same steps and batches:
-print(optimizers.BUDGET)
+b = optimizers.BUDGET
+print(f"{b.steps} steps of {b.batch_size} examples, evaluated every {b.eval_every} steps")
 result = optimizers.run(device=device)
 best, STEPS = result.best, result.budget.steps
 runs = {(opt, lr): result.runs[opt, lr, 0] for opt, lrs in GRID.items() for lr in lrs}
@@ -72,8 +73,8 @@ for opt, v in series.items():
 # What the adaptive step does not fix
 # -----------------------------------
 # Equal steps in every layer are not the same as a well-conditioned network. The same
-# network with batch normalization, trained with the budget printed at the top (plain SGD),
-# for comparison.
+# network with batch normalization, trained with plain SGD for comparison:
+print(result.batch_norm_budget)
 bn_hist = result.batch_norm[0]
 print(
     f"best adaptive run: {result.summary()['best_adaptive_loss']:.3f}; "

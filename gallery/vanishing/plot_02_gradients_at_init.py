@@ -97,9 +97,10 @@ plt.show()
 # ReLU instead loses whole units that output zero for every example of the batch.
 for name in names:
     p = profiles["he", name]
-    sat = max(p.saturated) if name in ("sigmoid", "tanh") else float("nan")
+    # saturation is defined for the squashing functions only: a dash for the rectifiers
+    sat = f"{max(p.saturated):6.1%}" if name in ("sigmoid", "tanh") else f"{'-':>6}"
     print(
-        f"{name:>11}: most saturated layer {sat:6.1%} | "
+        f"{name:>11}: most saturated layer {sat} | "
         f"dead units: first layer {p.dead[0]:5.1%}, last hidden layer {p.dead[-1]:5.1%}"
     )
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from vgexamples import claims as c
 from vgexamples.cnn import separable_conv
 from vgexamples.compression import count_macs
 from vgexamples.experiments import bilinear, distillation, half_precision, low_rank, pruning
@@ -112,6 +113,10 @@ def test_masks_do_not_shrink_neurons_do(pruned):
     assert small["bytes"] < 0.1 * dense["bytes"]
     assert masked["macs"] == dense["macs"]
     assert small["macs"] < 0.1 * dense["macs"]
+
+
+def test_claims_page_pruning_verdict(pruned):
+    assert c.judge_pruning(pruned.summary()).verdict == "holds only under conditions"
 
 
 def test_iterative_beats_one_shot(pruned):

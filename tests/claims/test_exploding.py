@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from vgexamples import claims
 from vgexamples.clipping import clip_gradient, summarize_sweep
 from vgexamples.experiments import cliff, clipping, exploding
 from vgexamples.models import count_parameters
@@ -81,10 +82,19 @@ def test_clipping_never_lengthens_a_gradient(seed):
 
 
 @pytest.fixture(scope="module")
-def mlp_sweep():
+def mlp_result():
     """The example's sweep at its budget."""
-    runs = clipping.run_mlp(device="cpu").runs
-    return runs, summarize_sweep(runs)
+    return clipping.run_mlp(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def mlp_sweep(mlp_result):
+    return mlp_result.runs, summarize_sweep(mlp_result.runs)
+
+
+@pytest.mark.slow
+def test_claims_page_verdict(mlp_result):
+    assert claims.judge_clipping(mlp_result.summary()).verdict == "holds only under conditions"
 
 
 @pytest.mark.slow

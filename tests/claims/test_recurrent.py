@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from vgexamples import claims as c
 from vgexamples.experiments import adding, through_time
 from vgexamples.sequences import (
     ADDING_BASELINE_MSE,
@@ -108,3 +109,9 @@ def test_length_100_only_gru_solves_within_budget(seed, long):
 def test_all_cells_lose_the_gradient_at_length_100_before_training(long):
     for cell in CELLS:
         assert long.before[100, cell, 0].ratio_first_to_last() < 1e-10, cell
+
+
+@pytest.mark.slow
+def test_claims_page_verdict(short, long):
+    values = {**short.summary(), **long.summary(), "length": long.lengths[0]}
+    assert c.judge_gated(values).verdict == "holds only under conditions"

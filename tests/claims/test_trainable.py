@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 
+from vgexamples import claims as c
 from vgexamples.experiments import (
     batch_norm,
     initialization,
@@ -219,3 +220,13 @@ def test_adaptive_methods_flatten_the_update_ratio(opt):
         assert ratio["sgd"] < 1e-3 and ratio["momentum"] < 1e-3, ratio
         for name in ("adagrad", "rmsprop", "adam"):
             assert 0.1 < ratio[name] < 10, ratio
+
+
+# -- the claims page's verdicts, from the same summaries -----------------------------------
+def test_claims_page_verdicts(speed, init, bn, res, opt):
+    conditional = "holds only under conditions"
+    assert c.judge_learning_speed(speed.summary()).verdict == conditional
+    assert c.judge_initialization(init.summary()).verdict == conditional
+    assert c.judge_batch_norm_order(bn.summary()).verdict == conditional
+    assert c.judge_residual(res.summary()).verdict == conditional
+    assert c.judge_optimizers(opt.summary()).verdict == conditional

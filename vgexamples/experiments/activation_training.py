@@ -19,7 +19,7 @@ from ..models import MLP
 from ..monitors import TrainingRecorder
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, History, train
+from ..train import Budget, History, check_budget, train
 from .gradients_at_init import ACTIVATIONS
 
 __all__ = ["BUDGET", "KEY", "ActivationTraining", "run"]
@@ -97,6 +97,7 @@ def run(
     statistics every ``record_every`` steps.
     """
     check_int("record_every", record_every)
+    check_budget(budget)
     device = resolve_device(device)
     data = load_digits(seed=0)
     histories, recorders = {}, {}

@@ -28,7 +28,7 @@ from ..sequences import (
     solved,
     train_adding,
 )
-from ..train import Budget
+from ..train import Budget, check_budget
 
 __all__ = ["LENGTHS_KEY", "LONG_KEY", "Adding", "run_lengths", "run_long"]
 
@@ -53,7 +53,7 @@ class Adding:
         ``(length, cell, seed) ->`` test MSE and median milliseconds per training step.
     before, after
         ``(length, cell, seed) -> TimeProfile`` of the gradient through time on the first
-        test sequences, at initialization and after training.
+        test sequences, at initialization (:func:`run_long` only) and after training.
     """
 
     budget: Budget
@@ -82,15 +82,22 @@ class Adding:
                 key = (length, cell, seed)
                 out[f"{cell}_t{length}_mse"] = self.mse[key]
                 out[f"{cell}_t{length}_solved"] = self.solved(length, cell)
-                out[f"{cell}_t{length}_ratio_at_init"] = self.before[key].ratio_first_to_last()
+                if key in self.before:
+                    out[f"{cell}_t{length}_ratio_at_init"] = self.before[key].ratio_first_to_last()
                 out[f"{cell}_t{length}_ratio_trained"] = self.after[key].ratio_first_to_last()
         return out
 
 
 def _run(
-    lengths: Sequence[int], cells: Sequence[str], budget: Budget, device: torch.device | str | None
+    lengths: Sequence[int],
+    cells: Sequence[str],
+    budget: Budget,
+    device: torch.device | str | None,
+    *,
+    measure_before: bool,
 ) -> Adding:
     lengths = tuple(check_int("lengths[i]", n, minimum=2) for n in lengths)
+    check_budget(budget)
     device = resolve_device(device)
     mse, step_ms, before, after = {}, {}, {}, {}
     for length in lengths:
@@ -99,9 +106,10 @@ def _run(
         for cell in cells:
             for seed in budget.seeds:
                 key = (length, cell, seed)
-                torch.manual_seed(seed)  # the weights train_adding starts from
-                model = RecurrentRegressor(cell, split.x_train.shape[-1], HIDDEN).to(device)
-                before[key] = hidden_gradient_norms(model, *probe)
+                if measure_before:
+                    torch.manual_seed(seed)  # the weights train_adding starts from
+                    model = RecurrentRegressor(cell, split.x_train.shape[-1], HIDDEN).to(device)
+                    before[key] = hidden_gradient_norms(model, *probe)
                 model, hist = train_adding(
                     cell,
                     length,
@@ -125,7 +133,7 @@ def run_lengths(
     device: torch.device | str | None = None,
 ) -> Adding:
     """Train every cell at every length, for each of the budget's seeds."""
-    result = _run(lengths, cells, budget, device)
+    result = _run(lengths, cells, budget, device, measure_before=False)
     record(LENGTHS_KEY, **result.summary())
     return result
 
@@ -138,6 +146,6 @@ def run_long(
     device: torch.device | str | None = None,
 ) -> Adding:
     """The same budget at one long sequence length (the page's 100)."""
-    result = _run((length,), cells, budget, device)
+    result = _run((length,), cells, budget, device, measure_before=True)
     record(LONG_KEY, length=length, **result.summary())
     return result

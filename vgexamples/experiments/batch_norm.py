@@ -23,7 +23,7 @@ from ..monitors import InputQuantiles, TrainingRecorder
 from ..results import record
 from ..runtime import resolve_device
 from ..state import kept_buffers
-from ..train import Budget, History, train, train_mlp
+from ..train import Budget, History, check_budget, train, train_mlp
 
 __all__ = ["BUDGET", "KEY", "ORDER_BUDGETS", "BatchNorm", "run"]
 
@@ -123,6 +123,9 @@ def run(
     """Train the sigmoid and tanh networks with and without batch normalization, and the
     sigmoid network with the normalization before and after the nonlinearity."""
     check_int("record_every", record_every)
+    check_budget(budget)
+    for ob in order_budgets:
+        check_budget(ob)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     x, y = data.x_train[:512], data.y_train[:512]

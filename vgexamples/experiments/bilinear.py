@@ -22,7 +22,7 @@ from ..models import count_parameters
 from ..results import record
 from ..runtime import resolve_device
 from ..textures import load_textures, prototype_images
-from ..train import Budget, History, train
+from ..train import Budget, History, check_budget, train
 
 __all__ = ["BUDGET", "KEY", "Bilinear", "run"]
 
@@ -99,6 +99,7 @@ class Bilinear:
 def run(*, budget: Budget = BUDGET, device: torch.device | str | None = None) -> Bilinear:
     """Train both networks for each of the budget's seeds on the texture task and probe the
     first seed's bilinear network with the prototype images."""
+    check_budget(budget)
     device = resolve_device(device)
     data = load_textures(PER_CLASS, PER_CLASS, seed=0).to(device)
     sizes = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_int, check_positive
 from ..cliff import DescentPath, descent_path, loss_grid
 from ..results import record
 
@@ -77,6 +78,15 @@ def run(
 ) -> Cliff:
     """Evaluate the surface on a ``grid`` of ``(w, b)`` points and descend from each start,
     plain and with the gradient's norm clipped at ``clip_norm``."""
+    check_positive("lr", lr)
+    check_int("steps", steps)
+    check_positive("clip_norm", clip_norm)
+    if len(grid) != 2:
+        raise ValueError(f"grid must be two point counts (w, b); got {grid!r}")
+    grid = (check_int("grid[0]", grid[0], minimum=2), check_int("grid[1]", grid[1], minimum=2))
+    starts = [tuple(start) for start in starts]
+    if not starts or any(len(start) != 2 for start in starts):
+        raise ValueError(f"starts must be (w, b) pairs; got {starts!r}")
     w_values = np.linspace(*W_RANGE, grid[0])
     b_values = np.linspace(*B_RANGE, grid[1])
     surface = loss_grid(w_values, b_values)

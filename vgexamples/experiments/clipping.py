@@ -23,7 +23,7 @@ from ..diagnostics import gradient_values
 from ..results import record
 from ..runtime import resolve_device
 from ..sequences import ADDING_BASELINE_MSE, RecurrentRegressor, make_adding_split
-from ..train import Budget, History, train
+from ..train import Budget, History, check_budget, train
 from .exploding import build
 
 __all__ = [
@@ -132,6 +132,7 @@ class Sweep:
         s = summarize_sweep(self.runs)
         out: dict[str, object] = {
             "budget": str(self.budget),
+            "seeds": list(self.budget.seeds),
             "thresholds": list(self.thresholds),
             "fail_above": self.fail_above,
             "unclipped_diverged": float(s["none"]["diverged"][0]),
@@ -157,6 +158,7 @@ def run_mlp(
     """Clip one gradient of the exploding MLP both ways, then train it with no clipping and
     with each kind at each threshold, for each of the budget's seeds. A run fails if its loss
     becomes non-finite or ends within 10% of the chance level ``ln 10``."""
+    check_budget(budget)
     device = resolve_device(device)
     clipped = clip_one_gradient(one_gradient(device=device))
     fail_above = 0.9 * math.log(10)
@@ -189,6 +191,7 @@ def run_rnn(
     """Train the RNN without clipping and with norm clipping at ``curve_clip`` (first seed,
     for the loss curves), then sweep both kinds of clipping. A run fails if its loss becomes
     non-finite or ends no better than predicting the mean target (MSE 1/6)."""
+    check_budget(budget)
     device = resolve_device(device)
     data = make_adding_split(RNN_LENGTH, n_train=RNN_TRAIN, seed=0)
     curves = {}

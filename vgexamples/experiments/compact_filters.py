@@ -23,7 +23,7 @@ from ..diagnostics import Profile, gradient_profile
 from ..models import MLP, count_parameters
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, train
+from ..train import Budget, check_budget, train
 
 __all__ = ["BUDGET", "KEY", "SETTINGS", "CompactFilters", "layer_costs", "run"]
 
@@ -123,6 +123,7 @@ def run(
 ) -> CompactFilters:
     """Cost one layer three ways, train the small networks for each of the budget's seeds,
     and profile a deep CNN and MLP per activation, initialization and profile seed."""
+    check_budget(budget)
     device = resolve_device(device)
     images = load_digits(seed=0, image=True).to(device)
     flat = load_digits(seed=0).to(device)

@@ -20,7 +20,7 @@ from ..data import load_digits
 from ..models import MLP, count_parameters
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, History, train
+from ..train import Budget, History, check_budget, train
 
 __all__ = ["KEY", "STUDENT_BUDGET", "TEACHER_BUDGET", "Distillation", "run"]
 
@@ -93,6 +93,7 @@ def run(
     of the budget's seeds; all students of a seed start from the same weights and see the same
     mini-batches."""
     widths = tuple(check_int("widths[i]", w) for w in widths)
+    check_budget(budget)
     device = resolve_device(device)
     data = load_digits(seed=0, n_train=N_TRAIN).to(device)
     torch.manual_seed(0)

@@ -20,7 +20,7 @@ from ..models import MLP
 from ..propagation import chain_bias_gradients
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, History, train
+from ..train import Budget, History, check_budget, train
 
 __all__ = ["BUDGET", "KEY", "Exploding", "build", "run"]
 
@@ -90,8 +90,9 @@ class Exploding:
             "wgrad_ratio_high": self.profile(high).ratio_first_to_last("weight_grad_norm"),
             "wgrad_inflation": self.profile(high).weight_grad_norm[0]
             / self.profile(low).weight_grad_norm[0],
-            "exploded_stop_step": exploded.stop.step if exploded.stop else 0,
-            "exploded_stop_reason": exploded.stop_reason or "",
+            "exploded_diverged": exploded.diverged,
+            "exploded_stop_step": exploded.stop.step if exploded.stop else exploded.steps_run,
+            "exploded_stop_reason": exploded.stop_reason or "ran its whole budget",
             "exploded_losses": exploded.loss,
             "critical_accuracy": critical.final_test_accuracy,
         }
@@ -114,6 +115,7 @@ def run(
     gains, trained_gains = tuple(gains), tuple(trained_gains)
     if 1.0 not in gains or 1.0 not in trained_gains:
         raise ValueError("gains and trained_gains must include the critical gain 1.0")
+    check_budget(budget)
     device = resolve_device(device)
     chain = chain_bias_gradients(chain_depth, weight=chain_weight)
     data = load_digits(seed=0)

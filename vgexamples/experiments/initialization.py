@@ -22,7 +22,7 @@ from ..models import seeded_mlp
 from ..propagation import VarianceProfile, variance_profile
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, History, train_mlp
+from ..train import Budget, History, check_budget, train_mlp
 
 __all__ = ["BUDGET", "KEY", "SCHEMES", "Initialization", "run"]
 
@@ -144,6 +144,7 @@ def run(
     check_int("depth", depth)
     check_int("batch", batch, minimum=2)
     seeds = check_seeds("seeds", seeds)
+    check_budget(budget)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     x, y = data.x_train[:batch], data.y_train[:batch]

@@ -21,7 +21,7 @@ from ..models import seeded_mlp
 from ..monitors import PeriodicProfile
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, History, train
+from ..train import Budget, History, check_budget, train
 
 __all__ = ["BUDGET", "KEY", "LearningSpeed", "run"]
 
@@ -79,6 +79,7 @@ class LearningSpeed:
             "width": self.net["width"],
             "depths": list(self.depths),
             "depth": deepest,
+            "init_seeds": len(self.init_seeds),
             "median_layer_factor": float(np.median(factors)),
             "min_layer_factor": float(factors.min()),
             "max_layer_factor": float(factors.max()),
@@ -87,9 +88,7 @@ class LearningSpeed:
             "first_layer_growth": float(sp[-1, 0] / sp[0, 0]),
             "last_layer_change": float(sp[-1, -1] / sp[0, -1]),
             "final_train_loss": self.histories[deepest, seed].final_train_loss,
-            "speeds_at_init": {
-                str(d): self.at_init[d, self.init_seeds[0]].tolist() for d in self.depths
-            },
+            "speeds_at_init": [self.at_init[d, self.init_seeds[0]].tolist() for d in self.depths],
         }
 
 
@@ -111,6 +110,7 @@ def run(
     init_seeds = tuple(check_int("init_seeds[i]", s, minimum=0) for s in init_seeds)
     if not depths or not init_seeds:
         raise ValueError("depths and init_seeds must each hold at least one value")
+    check_budget(budget)
     every = check_int("profile_every", profile_every or budget.eval_every or budget.steps)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)

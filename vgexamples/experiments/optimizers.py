@@ -23,9 +23,9 @@ from ..models import seeded_mlp
 from ..monitors import TrainingRecorder
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, History, train, train_mlp
+from ..train import Budget, History, check_budget, train, train_mlp
 
-__all__ = ["BUDGET", "GRID", "KEY", "Optimizers", "run"]
+__all__ = ["BATCH_NORM_BUDGET", "BUDGET", "GRID", "KEY", "Optimizers", "run"]
 
 KEY = "trainable.optimizers"
 #: The network plain SGD leaves at chance level.
@@ -38,9 +38,11 @@ GRID: dict[str, tuple[float, ...]] = {
     "rmsprop": (3e-4, 1e-3, 3e-3),
     "adam": (3e-4, 1e-3, 3e-3),
 }
-#: Steps, batches and evaluations of every run; its optimizer and learning rate are those of
-#: the batch-normalized reference run (the grid's runs use their own).
-BUDGET = Budget(steps=300, lr=0.1, optimizer="sgd", batch_size=64, eval_every=50)
+#: Every run of the grid: 300 steps of 64 images, evaluated every 50; its optimizer and
+#: learning rate are replaced by each grid point's (the first learning rate stands in).
+BUDGET = Budget(steps=300, lr=GRID["sgd"][0], optimizer="sgd", batch_size=64, eval_every=50)
+#: The same network with batch normalization, trained by plain SGD with the same steps.
+BATCH_NORM_BUDGET = BUDGET.replace(optimizer="sgd", lr=0.1)
 
 
 @dataclass
@@ -56,8 +58,8 @@ class Optimizers:
         ``(optimizer, lr, seed) -> (History, TrainingRecorder)``.
     best
         ``optimizer -> learning rate`` with the lowest final training loss on the first seed.
-    batch_norm
-        ``seed -> History`` of the network with batch normalization, plain SGD.
+    batch_norm, batch_norm_budget
+        ``seed -> History`` of the network with batch normalization, and its budget.
     """
 
     budget: Budget
@@ -66,6 +68,7 @@ class Optimizers:
     runs: dict[tuple[str, float, int], tuple[History, TrainingRecorder]]
     best: dict[str, float]
     batch_norm: dict[int, History]
+    batch_norm_budget: Budget
 
     def final_loss(self, optimizer: str, lr: float | None = None, seed: int | None = None) -> float:
         """Final training loss (default: the best learning rate, the first seed)."""
@@ -90,7 +93,8 @@ class Optimizers:
         """The numbers recorded for the pages (first seed)."""
         seed = self.budget.seeds[0]
         out: dict[str, object] = {
-            "budget": str(self.budget),
+            "budget": f"{self.budget.steps} steps of {self.budget.batch_size} examples",
+            "batch_norm_budget": str(self.batch_norm_budget),
             "window": self.window,
             "chance_loss": math.log(10),
             "batchnorm_sgd_loss": self.batch_norm[seed].final_train_loss,
@@ -109,16 +113,20 @@ def run(
     *,
     grid: Mapping[str, Sequence[float]] = GRID,
     budget: Budget = BUDGET,
+    batch_norm_budget: Budget = BATCH_NORM_BUDGET,
     window: int = 100,
     record_every: int = 20,
     device: torch.device | str | None = None,
 ) -> Optimizers:
     """Train the network with every optimizer and learning rate of ``grid`` and every seed of
-    ``budget``; pick each optimizer's best learning rate on the first seed; train the
-    batch-normalized network with the budget's own optimizer and learning rate."""
+    ``budget`` (its steps, batches and evaluations); pick each optimizer's best learning rate
+    on the first seed; train the batch-normalized network with ``batch_norm_budget`` on the
+    same seeds."""
     check_int("window", window)
     check_int("record_every", record_every)
     grid = {opt: tuple(lrs) for opt, lrs in grid.items()}
+    check_budget(budget)
+    check_budget(batch_norm_budget)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     kwargs = budget.train_kwargs()
@@ -146,9 +154,9 @@ def run(
         for opt, lrs in grid.items()
     }
     batch_norm = {
-        seed: train_mlp(data, seed, budget, norm="batch", device=device, **NET)[1]
+        seed: train_mlp(data, seed, batch_norm_budget, norm="batch", device=device, **NET)[1]
         for seed in budget.seeds
     }
-    result = Optimizers(budget, grid, window, runs, best, batch_norm)
+    result = Optimizers(budget, grid, window, runs, best, batch_norm, batch_norm_budget)
     record(KEY, **result.summary())
     return result

@@ -31,7 +31,7 @@ from ..data import load_digits
 from ..models import MLP, count_parameters
 from ..results import record
 from ..runtime import resolve_device
-from ..train import Budget, evaluate, train
+from ..train import Budget, check_budget, evaluate, train
 
 __all__ = ["BASE_BUDGET", "FINE_TUNE", "ITERATIVE", "KEY", "METHODS", "Pruning", "run"]
 
@@ -119,6 +119,7 @@ def run(
     """Train the dense network, prune it every way at every amount (fine-tuning a copy), size
     the 90% variants, and reach ``target`` sparsity in each number of ``rounds`` for each of
     the ``iterative`` budget's seeds."""
+    check_budget(iterative)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     torch.manual_seed(0)

@@ -22,7 +22,7 @@ from ..propagation import VarianceProfile, variance_profile
 from ..results import record
 from ..runtime import resolve_device
 from ..state import kept_buffers
-from ..train import Budget, History, train_mlp
+from ..train import Budget, History, check_budget, train_mlp
 
 __all__ = ["BUDGET", "KEY", "VARIANTS", "Residual", "run"]
 
@@ -110,6 +110,7 @@ def run(
     depths = tuple(check_int("depths[i]", d) for d in depths)
     if not depths:
         raise ValueError("depths must hold at least one depth")
+    check_budget(budget)
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     x, y = data.x_train[:512], data.y_train[:512]

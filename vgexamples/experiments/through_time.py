@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .._checks import check_int, check_seeds
 from ..sequences import (
     CELLS,
     RecurrentRegressor,
@@ -26,7 +27,8 @@ __all__ = ["ThroughTime", "run"]
 
 @dataclass
 class ThroughTime:
-    """What :func:`run` measured, on ``batch`` sequences of ``length`` steps.
+    """What :func:`run` measured, on ``batch`` sequences of ``length`` steps, with cells of
+    ``hidden_size`` units.
 
     Attributes
     ----------
@@ -40,6 +42,7 @@ class ThroughTime:
 
     length: int
     batch: int
+    hidden_size: int
     seeds: tuple[int, ...]
     rnn_gain: dict[tuple[float, int], TimeProfile]
     lstm_forget: dict[tuple[float | None, int], TimeProfile]
@@ -59,24 +62,28 @@ def run(
     *,
     length: int = 50,
     batch: int = 256,
+    hidden_size: int = 32,
     gains: Sequence[float] = (0.5, 1.0, 2.0),
     forget_biases: Sequence[float | None] = (None, 1.0, 3.0),
     seeds: Sequence[int] = (0,),
 ) -> ThroughTime:
     """Measure every setting on the same probe batch (adding problem, generator seed 1), each
     model built after ``torch.manual_seed(seed)``."""
+    seeds = check_seeds("seeds", seeds)
+    check_int("hidden_size", hidden_size)
     x, y = adding_problem(batch, length, seed=1)
     rnn_gain, lstm_forget, default = {}, {}, {}
     for seed in seeds:
         for gain in gains:
             torch.manual_seed(seed)
-            model = RecurrentRegressor("rnn", recurrent_gain=gain)
+            model = RecurrentRegressor("rnn", hidden_size=hidden_size, recurrent_gain=gain)
             rnn_gain[gain, seed] = hidden_gradient_norms(model, x, y)
         for bias in forget_biases:
             torch.manual_seed(seed)
-            model = RecurrentRegressor("lstm", forget_bias=bias)
+            model = RecurrentRegressor("lstm", hidden_size=hidden_size, forget_bias=bias)
             lstm_forget[bias, seed] = hidden_gradient_norms(model, x, y)
         for cell in CELLS:
             torch.manual_seed(seed)
-            default[cell, seed] = hidden_gradient_norms(RecurrentRegressor(cell), x, y)
-    return ThroughTime(length, batch, tuple(seeds), rnn_gain, lstm_forget, default)
+            model = RecurrentRegressor(cell, hidden_size=hidden_size)
+            default[cell, seed] = hidden_gradient_norms(model, x, y)
+    return ThroughTime(length, batch, hidden_size, seeds, rnn_gain, lstm_forget, default)
