@@ -33,6 +33,10 @@ nox.options.sessions = ["lint", "tests", "docs"]
 
 # One thread pool per process, sized for a 2-core machine; examples set torch threads too.
 RUN_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0"}
+# Sphinx reads (and myst-nb executes) pages in this many processes. The examples run before,
+# in sphinx-gallery's own worker processes, so the forked readers inherit no OpenMP threads;
+# set VGEXAMPLES_DOCS_JOBS=1 when running the gallery serially (VGEXAMPLES_GALLERY_PARALLEL=0).
+DOCS_JOBS = os.environ.get("VGEXAMPLES_DOCS_JOBS", "2")
 
 
 def install(session: nox.Session, *extras: str) -> None:
@@ -78,6 +82,8 @@ def docs(session: nox.Session) -> None:
         "sphinx-build",
         "-W",
         "--keep-going",
+        "-j",
+        DOCS_JOBS,
         "-b",
         "html",
         "docs",

@@ -68,6 +68,8 @@ def build(extra_env: dict[str, str] | None = None) -> tuple[float, float]:
             "-W",
             "--keep-going",
             "-q",
+            "-j",
+            os.environ.get("VGEXAMPLES_DOCS_JOBS", "2"),  # as `nox -s docs` builds
             "-b",
             "html",
             str(DOCS),
