@@ -27,10 +27,12 @@ Values = Mapping[str, object]
 
 @dataclass(frozen=True)
 class Verdict:
-    """A judge's answer: one of :data:`VERDICTS` and the evidence, in words and numbers."""
+    """A judge's answer: one of :data:`VERDICTS`, the evidence in words and numbers, and the
+    criterion -- the thresholds the numbers were held to, written out for the reader."""
 
     verdict: str
     evidence: str
+    criterion: str = ""
 
     def __post_init__(self) -> None:
         check_choice("verdict", self.verdict, VERDICTS)
