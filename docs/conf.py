@@ -61,7 +61,7 @@ vgsite_package_dir = str(ROOT / "vgexamples")
 # every example runs vgsite.reset_example_state first, which imports this module
 vgsite_example_imports = ["vgexamples.runtime"]
 # the claims page loads results by names from a list: it depends on every recorded result
-vgsite_all_results_docs = ["claims"]
+vgsite_all_results_docs = ["claims", "papers"]
 # renamed documents: the old addresses redirect to the new pages (gallery folders named for
 # their chapters; API pages of modules merged into others)
 vgsite_redirects = {
@@ -165,6 +165,7 @@ html_sidebars = {
     for page in (
         "index",
         "claims",
+        "papers",
         "diagnose",
         "running",
         "glossary",

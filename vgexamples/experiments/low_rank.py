@@ -81,6 +81,13 @@ class LowRank:
             "ranks": list(self.rows),
             "accuracy": [row[2] for row in self.rows.values()],
             "fine_tuned": [row[3] for row in self.rows.values()],
+            "parameters": [row[0] for row in self.rows.values()],
+            "macs": [row[1] for row in self.rows.values()],
+            "dense_parameters": self.dense_timing[0],
+            "dense_macs": count_macs(self.base, (64,)),
+            "dense_ms": self.dense_timing[1],
+            "timed_ranks": list(self.rank_timings),
+            "timed_ms": [ms for _, ms in self.rank_timings.values()],
         }
 
 

@@ -1,0 +1,366 @@
+"""The papers this site cites, reproduced: each paper's headline result as the paper states it,
+beside this build's number for the closest experiment on the site.
+
+Each :class:`Reproduction` quotes the paper's result (with the table, figure or section it comes
+from) and the differences in setup, names the recorded results it reads (see
+:mod:`vgexamples.results`) or a cheap computation, and a *comparison*: a function that turns
+this build's numbers into an :class:`Outcome` -- one of :data:`STATUSES`, our result in words,
+and the criterion it was held to. The papers' numbers are quotations and are typed here with
+their source; ours are computed. The "papers, reproduced" page runs every comparison during the
+build; ``tests/claims/test_papers.py`` reaches every branch of each comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ._checks import check_choice
+
+__all__ = ["PAPERS", "STATUSES", "Outcome", "Reproduction", "glorot_numbers"]
+
+#: The three possible outcomes of a comparison.
+STATUSES = ("reproduces", "reproduces qualitatively", "differs")
+
+Values = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A comparison's answer: one of :data:`STATUSES`, this build's result in words, and the
+    criterion the numbers were held to."""
+
+    status: str
+    ours: str
+    criterion: str
+
+    def __post_init__(self) -> None:
+        check_choice("status", self.status, STATUSES)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """One cited paper's headline result and how this site's experiment compares.
+
+    Attributes
+    ----------
+    key
+        The paper's key in ``docs/references.bib``.
+    topic
+        A few words on what the result is about.
+    paper
+        The result as the paper states it, with its table, figure or section (MyST markup).
+    setup
+        How this site's experiment differs from the paper's.
+    results
+        Names of recorded results the comparison reads, merged in order; empty when
+        ``compute`` supplies the numbers.
+    experiment
+        Sphinx cross-reference target of the experiment (a label, or ``chapters/...``).
+    compare
+        ``values -> Outcome``.
+    compute
+        Optional cheap computation returning the values (used instead of ``results``).
+    """
+
+    key: str
+    topic: str
+    paper: str
+    setup: str
+    results: tuple[str, ...]
+    experiment: str
+    compare: Callable[[Values], Outcome]
+    compute: Callable[[], Values] | None = None
+
+
+def _f(values: Values, key: str) -> float:
+    return float(values[key])  # type: ignore[arg-type]
+
+
+# -- Glorot & Bengio (2010): a cheap computation ---------------------------------------------------
+def glorot_numbers(
+    seeds: tuple[int, ...] = (0, 1, 2), depth: int = 5, width: int = 1000
+) -> dict[str, float]:
+    """Back-propagated gradient variance of the first hidden layer over the last's, in a tanh
+    network with ``depth`` hidden layers of ``width`` units at initialization, under Glorot &
+    Bengio's "standard" initialization (uniform with bound :math:`1/\\sqrt{n_\\text{in}}`, which
+    is PyTorch's default for ``nn.Linear``) and their "normalized" one (Xavier), biases zero,
+    on a batch of 256 training digits; the median over ``seeds``."""
+    import statistics
+
+    import torch
+
+    from .data import load_digits
+    from .models import MLP
+    from .propagation import variance_profile
+
+    data = load_digits(seed=0)
+    x, y = data.x_train[:256], data.y_train[:256]
+    out: dict[str, float] = {"depth": depth, "width": width}
+    for name, init in (("standard", "default"), ("normalized", "xavier")):
+        ratios = []
+        for seed in seeds:
+            torch.manual_seed(seed)
+            net = MLP(64, 10, depth=depth, width=width, activation="tanh", init=init)
+            with torch.no_grad():
+                for layer in net.linears:
+                    layer.bias.zero_()
+            grad_var = variance_profile(net, x, y).grad_var
+            ratios.append(grad_var[0] / grad_var[depth - 1])
+        out[f"{name}_grad_ratio"] = statistics.median(ratios)
+    return out
+
+
+# -- comparisons ---------------------------------------------------------------------------------
+def compare_glorot(v: Values) -> Outcome:
+    standard, normalized = _f(v, "standard_grad_ratio"), _f(v, "normalized_grad_ratio")
+    depth = int(_f(v, "depth"))
+    ours = (
+        f"With {depth} tanh layers of {int(_f(v, 'width')):,} units, the first hidden layer's "
+        f"back-propagated gradient variance is {standard:.3f} times the last one's under the "
+        f"standard initialization and {normalized:.2f} times under the normalized one."
+    )
+    criterion = (
+        "Reproduces if the ratio is below 0.1 under the standard initialization and within a "
+        "factor of 3 of one (between 1/3 and 3) under the normalized one; qualitatively if the "
+        "normalized ratio is at least 10 times the standard one; differs otherwise."
+    )
+    if standard < 0.1 and 1 / 3 <= normalized <= 3:
+        return Outcome("reproduces", ours, criterion)
+    if normalized >= 10 * standard:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_he2015(v: Values) -> Outcome:
+    xavier, he, chance = _f(v, "xavier_final_loss"), _f(v, "he_final_loss"), _f(v, "chance_loss")
+    ours = (
+        f"A 30-layer ReLU network reaches a training loss of {he:.3f} from He initialization "
+        f"and {xavier:.3f} from Xavier initialization (chance: {chance:.3f})."
+    )
+    criterion = (
+        "Reproduces if He initialization gets below half the chance loss while Xavier stays "
+        "above 90% of it; qualitatively if both train but He ends at least twice as low; "
+        "differs otherwise."
+    )
+    if he < 0.5 * chance and xavier > 0.9 * chance:
+        return Outcome("reproduces", ours, criterion)
+    if he < 0.5 * chance and 2 * he <= xavier:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_he2016(v: Values) -> Outcome:
+    depths = [int(d) for d in v["depths"]]  # type: ignore[union-attr]
+    shallow, deep = depths[1], depths[-1]
+    plain_s, plain_d = _f(v, f"plain_and_bn_{shallow}"), _f(v, f"plain_and_bn_{deep}")
+    res_s, res_d = _f(v, f"residual_and_bn_{shallow}"), _f(v, f"residual_and_bn_{deep}")
+    ours = (
+        f"With batch normalization, going from {shallow} to {deep} blocks takes the plain "
+        f"network's training loss from {plain_s:.3f} to {plain_d:.3f} and the residual "
+        f"network's from {res_s:.3f} to {res_d:.3f}."
+    )
+    criterion = (
+        "Reproduces if the deeper plain network ends at least 0.1 higher (degradation) and the "
+        "deeper residual network lower than the shallower one; qualitatively if the plain "
+        "network degrades and the residual one degrades by less than a tenth as much; differs "
+        "otherwise."
+    )
+    plain_gap, res_gap = plain_d - plain_s, res_d - res_s
+    if plain_gap > 0.1 and res_gap < 0:
+        return Outcome("reproduces", ours, criterion)
+    if plain_gap > 0.1 and res_gap < 0.1 * plain_gap:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_ioffe(v: Values) -> Outcome:
+    sgd, bn, chance = _f(v, "sgd_best_loss"), _f(v, "batchnorm_sgd_loss"), _f(v, "chance_loss")
+    ours = (
+        f"A 10-layer sigmoid network trained with plain SGD ends at a loss of {sgd:.2f} at its "
+        f"best learning rate (chance: {chance:.2f}); with batch normalization before each "
+        f"sigmoid it reaches {bn:.2f}."
+    )
+    criterion = (
+        "Reproduces qualitatively (the sigmoid result; the 14-fold saving in steps is not "
+        "measured here, so this comparison cannot say more) if the plain network stays above "
+        "90% of the chance loss and the normalized one gets below half of it; differs "
+        "otherwise."
+    )
+    if bn < 0.5 * chance and sgd > 0.9 * chance:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_pascanu(v: Values) -> Outcome:
+    biggest = _f(v, "max_grad")
+    plain, clipped = _f(v, "unclipped_best_final"), _f(v, "clipped_worst_final")
+    ours = (
+        f"On the one-unit network's loss surface the gradient reaches a norm of {biggest:.0f} at "
+        f"the wall; the best unclipped descent ends at a loss of {plain:.3g} and the worst "
+        f"clipped one at {clipped:.3g}."
+    )
+    criterion = (
+        "Reproduces qualitatively if the wall's gradient norm exceeds 10 and every clipped "
+        "descent ends lower than the best unclipped one; differs otherwise (the paper's "
+        "figure is a picture, so there is no number to match exactly)."
+    )
+    if biggest > 10 and clipped < plain:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_lin(v: Values) -> Outcome:
+    bi, single = _f(v, "bilinear_accuracy"), _f(v, "single_stream_accuracy")
+    bi_p, single_p = int(_f(v, "bilinear_params")), int(_f(v, "single_stream_params"))
+    ours = (
+        f"On the site's synthetic textures a small bilinear CNN ({bi_p:,} parameters) reaches "
+        f"{bi:.1%} test accuracy against {single:.1%} for a single-stream CNN with average "
+        f"pooling ({single_p:,} parameters)."
+    )
+    criterion = (
+        "Reproduces qualitatively if the bilinear network beats the first-order one by at least "
+        "5 points with no more than 1.2 times its parameters; differs otherwise (the paper's "
+        "84.1% on birds is not a number a synthetic task can match)."
+    )
+    if bi >= single + 0.05 and bi_p <= 1.2 * single_p:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_denton(v: Values) -> Outcome:
+    base = _f(v, "base_accuracy")
+    ranks = [int(r) for r in v["ranks"]]  # type: ignore[union-attr]
+    tuned = [float(a) for a in v["fine_tuned"]]  # type: ignore[union-attr]
+    macs = [int(m) for m in v["macs"]]  # type: ignore[union-attr]
+    dense_macs, dense_ms = _f(v, "dense_macs"), _f(v, "dense_ms")
+    timed_ranks = [int(r) for r in v["timed_ranks"]]  # type: ignore[union-attr]
+    timed = dict(zip(timed_ranks, v["timed_ms"], strict=True))  # type: ignore[call-overload]
+    ok = [i for i, acc in enumerate(tuned) if acc >= base - 0.01]
+    criterion = (
+        "Reproduces if some rank keeps the fine-tuned accuracy within 1 point of the dense "
+        "network's with at least 2 times fewer multiply-adds and a measured speed-up of at least "
+        "2; qualitatively if the multiply-adds fall by 2 but the measured time does not; "
+        "differs if no rank within 1 point saves half the multiply-adds."
+    )
+    if not ok:
+        ours = f"No rank keeps the accuracy within 1 point of the dense network's {base:.1%}."
+        return Outcome("differs", ours, criterion)
+    i = ok[0]
+    saving = dense_macs / macs[i]
+    timed_ok = [r for r in timed if r >= ranks[i]]
+    speedup = dense_ms / float(timed[timed_ok[0]]) if timed_ok else None
+    speed_text = (
+        f"; at rank {timed_ok[0]} the measured inference is {speedup:.1f} times as fast"
+        if speedup is not None
+        else ""
+    )
+    ours = (
+        f"Rank {ranks[i]} keeps a fine-tuned accuracy of {tuned[i]:.1%} (dense: {base:.1%}) with "
+        f"{saving:.1f} times fewer multiply-adds{speed_text}."
+    )
+    if saving >= 2 and speedup is not None and speedup >= 2:
+        return Outcome("reproduces", ours, criterion)
+    if saving >= 2:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+# -- the list --------------------------------------------------------------------------------------
+PAPERS: tuple[Reproduction, ...] = (
+    Reproduction(
+        "glorot2010",
+        "gradient variance per layer, standard against normalized initialization",
+        "With the standard initialization, uniform with bound $1/\\sqrt{n}$, the variance of the "
+        "back-propagated gradients shrinks from the output layer towards the input; with the "
+        "normalized initialization it stays about the same from layer to layer (Section 4.2.2 "
+        "and Figure 7: tanh networks, five hidden layers of 1,000 units).",
+        "Digits (64 inputs) instead of the paper's Shapeset images; the variances are measured "
+        "at initialization on one batch of 256 examples, over three seeds, biases zero as in "
+        "the paper. The paper shows histograms; we compare first-layer and last-layer "
+        "variances.",
+        (),
+        "chapters/trainable",
+        compare_glorot,
+        compute=glorot_numbers,
+    ),
+    Reproduction(
+        "he2015",
+        "a 30-layer ReLU network, Xavier against He initialization",
+        "A 30-layer ReLU network initialized with Xavier's variance stalls and does not "
+        "converge, while the same network with He initialization converges (Figure 3; the "
+        "22-layer network converges either way, faster with He's, Figure 2).",
+        "A 30-layer MLP of the site's width on digits instead of a 30-layer convolutional "
+        "network on ImageNet; training loss after the site's budget instead of top-1 error "
+        "over epochs.",
+        ("trainable.initialization",),
+        "sphx_glr_auto_examples_trainable_plot_02_initialization.py",
+        compare_he2015,
+    ),
+    Reproduction(
+        "he2016",
+        "plain and residual networks, shallow against deep",
+        "The deeper plain network has the higher training error (the degradation problem) and "
+        "the deeper residual network the lower: top-1 validation error 27.94% for plain-18, "
+        "28.54% for plain-34, 27.88% for ResNet-18 and 25.03% for ResNet-34 on ImageNet "
+        "(Table 2; training curves in Figure 4).",
+        "MLP blocks of the site's width on digits, all with batch normalization as in the "
+        "paper; training loss after the site's budget instead of error after full training.",
+        ("trainable.residual",),
+        "sphx_glr_auto_examples_trainable_plot_04_residual.py",
+        compare_he2016,
+    ),
+    Reproduction(
+        "ioffe2015",
+        "batch normalization and sigmoid networks",
+        "Batch normalization reaches the original Inception network's accuracy with 14 times "
+        "fewer training steps (abstract; Figure 3). With sigmoid units, the batch-normalized "
+        "Inception reaches 69.8% accuracy, while without batch normalization it never does "
+        "better than 1/1000 (Section 4.2.2).",
+        "A 10-layer sigmoid MLP on digits trained with plain SGD instead of Inception on "
+        "ImageNet; the training loss after the site's budget. The step count to a given "
+        "accuracy is not measured.",
+        ("trainable.optimizers",),
+        "sphx_glr_auto_examples_trainable_plot_05_optimizers.py",
+        compare_ioffe,
+    ),
+    Reproduction(
+        "pascanu2013",
+        "the cliff of a one-unit recurrent network, and clipping",
+        "The loss surface of a recurrent network with a single hidden unit has a steep wall "
+        "where the gradient is huge; a plain gradient step there throws the parameters far "
+        "away, and rescaling the gradient when its norm exceeds a threshold keeps the step "
+        "short (Section 3, Figure 6).",
+        "The site's one-unit network and sequence length (see the example); descents from "
+        "three starting points with and without norm clipping.",
+        ("exploding.cliff",),
+        "sphx_glr_auto_examples_exploding_plot_04_cliff.py",
+        compare_pascanu,
+    ),
+    Reproduction(
+        "lin2015",
+        "bilinear pooling against first-order pooling",
+        "A bilinear CNN built from two ImageNet networks and fine-tuned end to end classifies "
+        "CUB-200-2011 birds with 84.1% accuracy, above the fine-tuned single networks with "
+        "first-order pooling (Table 2).",
+        "Two tiny convolutional streams trained from scratch on the site's synthetic "
+        "textures, against one stream with average pooling of about the same size; no "
+        "pre-training.",
+        ("compression.bilinear",),
+        "sphx_glr_auto_examples_compression_plot_06_bilinear_cnn.py",
+        compare_lin,
+    ),
+    Reproduction(
+        "denton2014",
+        "low-rank factorization",
+        "Low-rank approximations of a large CNN's convolutional layers speed them up by a "
+        "factor of about 2 on CPU and GPU while keeping the accuracy within 1% of the original "
+        "model (abstract; Section 5).",
+        "Truncated SVD of a two-hidden-layer MLP's hidden layers on digits, fine-tuned for "
+        "100 steps, instead of tensor decompositions of convolutional filters; the time is "
+        "measured on the build machine.",
+        ("compression.low_rank",),
+        "sphx_glr_auto_examples_compression_plot_04_low_rank.py",
+        compare_denton,
+    ),
+)
