@@ -262,3 +262,14 @@ def test_every_result_a_claim_reads_is_recorded_by_an_experiment_an_example_runs
             assert name in keys, f"{claim.key} reads {name!r}, which no experiment records"
             assert keys[name] in used, f"{keys[name]} records {name!r} but no example runs it"
     assert len({claim.key for claim in c.CLAIMS}) == len(c.CLAIMS)
+
+
+def test_every_result_a_paper_row_reads_is_recorded_by_an_experiment_an_example_runs():
+    from vgexamples.papers import PAPERS
+
+    keys, used = _recorded_keys(), _experiments_run_by_examples()
+    for paper in PAPERS:
+        for name in paper.results:
+            assert name in keys, f"{paper.key} reads {name!r}, which no experiment records"
+            assert keys[name] in used, f"{keys[name]} records {name!r} but no example runs it"
+    assert len({paper.key for paper in PAPERS}) == len(PAPERS)
