@@ -282,18 +282,86 @@ def judge_gated(v: Values) -> Verdict:
 
 
 def judge_shared_weights(v: Values) -> Verdict:
-    """CNNs and shared weights: first/last gradient ratio of a deep CNN against an MLP."""
-    cnn, mlp = _f(v, "cnn_sigmoid_default"), _f(v, "mlp_sigmoid_default")
-    text = (
-        f"With ten sigmoid layers the CNN's first-layer weight gradient is {cnn:.1e} times its "
-        f"last layer's, the MLP's {mlp:.1e} times: sharing weights does not stop the product of "
-        "derivatives from shrinking."
+    """CNNs and shared weights: the deep CNN against its untied twin (same layers, a separate
+    filter at every position), in every setting where the twin's gradients vanish.
+
+    Reads ``ratios`` (``kind -> "activation_init" -> {"weight": [...], "output": [...]}``,
+    first/last ratios per seed, for the kinds ``"CNN"`` and ``"untied CNN"``; ``"MLP"``
+    optional, as context) and ``depth``.
+    """
+
+    def _span(values: object) -> str:
+        vs = [float(x) for x in values]  # type: ignore[union-attr]
+        lo, hi = min(vs), max(vs)
+        return f"{lo:.1e}" if lo == hi else f"{lo:.1e} to {hi:.1e}"
+
+    ratios = v["ratios"]
+    tied_all, untied_all = ratios["CNN"], ratios["untied CNN"]  # type: ignore[index]
+    vanish, helps, neutral = 1e-3, 10.0, 5.0
+    criterion = (
+        f"Judged in the settings where the untied twin's first/last weight-gradient ratio is "
+        f"below {vanish:g} on every seed (gradients vanish without sharing). Holds if the CNN's "
+        f"ratio is at least {helps:g} times its untied twin's, for the weight gradient and for "
+        f"the back-propagated gradient, on every seed of every such setting; false here if it "
+        f"is below {neutral:g} times on both measures everywhere (sharing buys less than that "
+        f"against a decay of {vanish:g} or more); otherwise holds only under conditions."
     )
-    if cnn >= 10 * mlp:
-        return Verdict("holds", text)
-    if cnn <= mlp:
-        return Verdict("false here", text)
-    return Verdict("holds only under conditions", text)
+    settings = [
+        name
+        for name, untied in untied_all.items()  # type: ignore[union-attr]
+        if max(untied["weight"]) < vanish
+    ]
+    if not settings:
+        return Verdict(
+            "holds only under conditions",
+            "In no setting measured do the untied twin's gradients vanish (first/last "
+            f"weight-gradient ratio below {vanish:g} on every seed), so there is nothing for "
+            "sharing to protect against here.",
+            criterion,
+        )
+    gains = {"weight": [], "output": []}
+    parts = []
+    for name in settings:
+        tied, untied = tied_all[name], untied_all[name]  # type: ignore[index]
+        for which in gains:
+            gains[which] += [t / u for t, u in zip(tied[which], untied[which], strict=True)]
+        parts.append(
+            f"{name.replace('_', ', ')}: CNN {_span(tied['weight'])}, untied twin "
+            f"{_span(untied['weight'])} (weight gradient); CNN {_span(tied['output'])}, untied "
+            f"twin {_span(untied['output'])} (back-propagated gradient)"
+        )
+    low = min(min(g) for g in gains.values())
+    high = max(max(g) for g in gains.values())
+    depth = int(_f(v, "depth"))
+    text = (
+        f"First/last gradient ratios of {depth} layers at initialization, over the seeds, "
+        f"where the untied twin's gradients vanish: {'; '.join(parts)}. The CNN's ratio is "
+        f"{low:.2g} to {high:.2g} times its twin's."
+    )
+    if low >= helps:
+        verdict = "holds"
+        text += " Sharing the filters keeps the first layer's gradient markedly larger."
+    elif high < neutral:
+        verdict = "false here"
+        text += (
+            f" With the sharing as the only difference, the CNN's ratio stays within a factor "
+            f"{neutral:g} of its twin's while both are below {vanish:g}: sharing does not "
+            "protect against the vanishing."
+        )
+    else:
+        verdict = "holds only under conditions"
+        text += (
+            f" Sharing lifts the ratio by a factor of {neutral:g} or more on some measure or "
+            f"seed, but not by {helps:g} on all of them."
+        )
+    mlp = ratios.get("MLP", {}).get(settings[0]) if isinstance(ratios, Mapping) else None
+    if mlp is not None:
+        text += (
+            f" For context, an MLP of the same depth ({settings[0].replace('_', ', ')}): "
+            f"{_span(mlp['weight'])}; it differs from the CNN in width, fan-in and padding as "
+            "well as sharing, so it cannot isolate the sharing."
+        )
+    return Verdict(verdict, text, criterion)
 
 
 def judge_precision(v: Values) -> Verdict:

@@ -3,7 +3,11 @@
 * :class:`SmallCNN` -- a few 3x3 convolution blocks, either standard or depthwise-separable
   (Howard et al. 2017), then global average pooling and a linear classifier.
 * :class:`DeepCNN` -- ``depth`` equal 3x3 convolution layers without pooling: the
-  convolutional counterpart of :class:`vgexamples.models.MLP` for gradient measurements.
+  convolutional counterpart of :class:`vgexamples.models.MLP` for gradient measurements;
+  with ``shared=False`` its *untied twin*, the same network built from
+  :class:`LocallyConnected2d` layers.
+* :class:`LocallyConnected2d` -- a convolution whose filter is not shared: the same receptive
+  field, padding and channels, but a separate filter (and bias) at every output position.
 * :class:`BilinearCNN` -- two convolution streams combined by an outer product at every
   position, pooled over positions, signed square root and L2 normalization, then a linear
   classifier (Lin, RoyChowdhury & Maji 2015).
@@ -20,7 +24,14 @@ from ._checks import check_choice, check_int
 from .activations import ACTIVATIONS, make_activation
 from .models import INITS, init_weights
 
-__all__ = ["BilinearCNN", "DeepCNN", "SmallCNN", "conv_block", "separable_conv"]
+__all__ = [
+    "BilinearCNN",
+    "DeepCNN",
+    "LocallyConnected2d",
+    "SmallCNN",
+    "conv_block",
+    "separable_conv",
+]
 
 
 def separable_conv(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Sequential:
@@ -52,6 +63,128 @@ def conv_block(
         else nn.Conv2d(in_channels, out_channels, 3, padding=1)
     )
     return nn.Sequential(conv, make_activation(activation))
+
+
+class LocallyConnected2d(nn.Module):
+    """A stride-1 convolution with *untied* weights: every output position has its own filter.
+
+    The receptive field (``kernel_size`` x ``kernel_size``), the zero padding and the channel
+    counts are those of ``nn.Conv2d(in_channels, out_channels, kernel_size,
+    padding=padding)``; only the sharing differs. Output position ``l`` computes
+    ``W_l @ patch_l + b_l`` where ``patch_l`` is the ``in_channels * k * k`` patch that
+    ``torch.nn.functional.unfold`` extracts, so the layer holds as many filters as there are
+    output positions.
+
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size
+        As for ``nn.Conv2d``.
+    input_size
+        ``(height, width)`` of the input maps (the number of filters depends on it).
+    padding
+        Zero padding on each side, >= 0 (``kernel_size // 2`` keeps the size for odd kernels).
+    init
+        One of :data:`vgexamples.models.INITS`; see :meth:`reset_parameters`.
+
+    Attributes
+    ----------
+    weight
+        ``(positions, out_channels, in_channels * k * k)``.
+    bias
+        ``(out_channels, positions)``.
+
+    Examples
+    --------
+    >>> layer = LocallyConnected2d(1, 4, 3, (8, 8), padding=1)
+    >>> layer(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 4, 8, 8])
+    >>> tuple(layer.weight.shape)
+    (64, 4, 9)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        input_size: tuple[int, int],
+        padding: int = 0,
+        init: str = "default",
+    ) -> None:
+        super().__init__()
+        check_int("in_channels", in_channels)
+        check_int("out_channels", out_channels)
+        check_int("kernel_size", kernel_size)
+        check_int("padding", padding, minimum=0)
+        check_choice("init", init, INITS)
+        if not isinstance(input_size, (tuple, list)) or len(input_size) != 2:
+            raise TypeError(f"input_size must be a (height, width) pair; got {input_size!r}")
+        height, width = (check_int("input_size[i]", int(s)) for s in input_size)
+        out_h, out_w = height + 2 * padding - kernel_size + 1, width + 2 * padding - kernel_size + 1
+        if out_h < 1 or out_w < 1:
+            raise ValueError(
+                f"kernel_size {kernel_size} with padding {padding} does not fit input_size "
+                f"{(height, width)}"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.padding = kernel_size, padding
+        self.input_size, self.output_size = (height, width), (out_h, out_w)
+        positions, patch = out_h * out_w, in_channels * kernel_size * kernel_size
+        self.weight = nn.Parameter(torch.empty(positions, out_channels, patch))
+        self.bias = nn.Parameter(torch.empty(out_channels, positions))
+        self.reset_parameters(init)
+
+    def _conv(self) -> nn.Conv2d:
+        return nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size)
+
+    def reset_parameters(self, init: str = "default") -> None:
+        """Draw every position's filter and bias independently from the distribution that
+        :func:`vgexamples.models.init_weights` gives the matching ``nn.Conv2d`` under
+        ``init`` (PyTorch's default for ``"default"``): same fan-in, same fan-out, same law."""
+        check_choice("init", init, INITS)
+        if init == "normal":
+            raise ValueError("init must be one of 'default', 'xavier', 'he' here; got 'normal'")
+        with torch.no_grad():
+            for position in range(self.weight.shape[0]):
+                conv = self._conv()
+                init_weights(conv, init)
+                self.weight[position] = conv.weight.reshape(self.out_channels, -1)
+                self.bias[:, position] = conv.bias
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv2d, input_size: tuple[int, int]) -> LocallyConnected2d:
+        """The untied layer that computes exactly what ``conv`` computes: its filter copied to
+        every position (training would then let the copies drift apart)."""
+        if not isinstance(conv, nn.Conv2d):
+            raise TypeError(f"conv must be a torch.nn.Conv2d; got {type(conv).__name__}")
+        if conv.stride != (1, 1) or conv.dilation != (1, 1) or conv.groups != 1:
+            raise ValueError("conv must have stride 1, dilation 1 and groups 1")
+        k, p = conv.kernel_size, conv.padding
+        if k[0] != k[1] or not isinstance(p, tuple) or p[0] != p[1]:
+            raise ValueError(f"conv must have a square kernel and equal padding; got {k}, {p}")
+        layer = cls(conv.in_channels, conv.out_channels, k[0], input_size, padding=p[0])
+        with torch.no_grad():
+            layer.weight.copy_(
+                conv.weight.reshape(1, conv.out_channels, -1).expand_as(layer.weight)
+            )
+            bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels)
+            layer.bias.copy_(bias.reshape(-1, 1).expand_as(layer.bias))
+        return layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != self.input_size:
+            raise ValueError(
+                f"LocallyConnected2d was built for {self.input_size} maps; got {tuple(x.shape)}"
+            )
+        cols = nn.functional.unfold(x, self.kernel_size, padding=self.padding)
+        out = torch.einsum("ncl,loc->nol", cols, self.weight) + self.bias
+        return out.reshape(x.shape[0], self.out_channels, *self.output_size)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"input_size={self.input_size}, padding={self.padding}, untied"
+        )
 
 
 class SmallCNN(nn.Module):
@@ -118,7 +251,18 @@ class DeepCNN(nn.Module):
     then global average pooling and a linear head.
 
     Parameters mirror :class:`vgexamples.models.MLP`: ``depth`` hidden layers, an activation
-    and an initialization from :data:`vgexamples.models.INITS`.
+    and an initialization from :data:`vgexamples.models.INITS` (``"normal"`` excepted).
+
+    With ``shared=False`` every convolution is replaced by a :class:`LocallyConnected2d` of the
+    same kernel, padding and channels on ``input_size`` maps, each position's filter drawn
+    from the distribution the convolution's filter would get: the *untied twin*, which
+    differs from the CNN in weight sharing only.
+
+    Examples
+    --------
+    >>> tied, untied = DeepCNN(depth=3, channels=4), DeepCNN(depth=3, channels=4, shared=False)
+    >>> untied(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 10])
     """
 
     def __init__(
@@ -129,6 +273,8 @@ class DeepCNN(nn.Module):
         channels: int = 16,
         activation: str = "relu",
         init: str = "default",
+        shared: bool = True,
+        input_size: tuple[int, int] = (8, 8),
     ) -> None:
         super().__init__()
         check_int("in_channels", in_channels)
@@ -137,14 +283,40 @@ class DeepCNN(nn.Module):
         check_int("channels", channels)
         check_choice("activation", activation, ACTIVATIONS)
         check_choice("init", init, INITS)
-        self.blocks = nn.Sequential(
-            *[
+        if not isinstance(shared, bool):
+            raise TypeError(f"shared must be True or False; got {shared!r}")
+        self.shared = shared
+        if shared:
+            blocks = [
                 conv_block(in_channels if i == 0 else channels, channels, activation=activation)
                 for i in range(depth)
             ]
-        )
+        else:
+            if init == "normal":
+                raise ValueError("init must be one of 'default', 'xavier', 'he' when shared=False")
+            blocks = [
+                nn.Sequential(
+                    LocallyConnected2d(
+                        in_channels if i == 0 else channels,
+                        channels,
+                        3,
+                        input_size,
+                        padding=1,
+                        init=init,
+                    ),
+                    make_activation(activation),
+                )
+                for i in range(depth)
+            ]
+        self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(channels, n_classes)
         init_weights(self, init)
+
+    def layers(self) -> dict[str, nn.Module]:
+        """``name -> module`` of the weight layers, input side first (for
+        :func:`vgexamples.diagnostics.gradient_profile`)."""
+        kinds = (nn.Conv2d, nn.Linear, LocallyConnected2d)
+        return {n: m for n, m in self.named_modules() if n and isinstance(m, kinds)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(x).mean(dim=(2, 3)))
