@@ -41,10 +41,6 @@ def test_fp16_verdict_from_the_real_comparison(half):
     assert "infinite or NaN" in verdict.evidence
 
 
-def test_shared_weights_verdict_from_real_profiles(shared_weights):
-    assert c.judge_shared_weights(shared_weights.summary()).verdict == "false here"
-
-
 @pytest.mark.parametrize(
     ("judge", "values", "expected"),
     [
@@ -195,11 +191,6 @@ def test_shared_weights_verdict_from_real_profiles(shared_weights):
                 "gru_t100_solved": True,
                 "length": 100,
             },
-            "holds",
-        ),
-        (
-            c.judge_shared_weights,
-            {"cnn_sigmoid_default": 1e-3, "mlp_sigmoid_default": 1e-6},
             "holds",
         ),
         (
