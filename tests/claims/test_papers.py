@@ -146,6 +146,23 @@ CASES += [
 ]
 
 
+def _distilled(distilled, gain_min, baseline=0.95):
+    row = {"teacher": 0.976, "unregularized": 0.949, "baseline": baseline}
+    return {
+        "by_size": {
+            "150": {**row, "distilled": 0.9, "gain_min": -0.1},
+            "1000": {**row, "distilled": distilled, "gain_min": gain_min},
+        }
+    }
+
+
+CASES += [
+    (p.compare_hinton, _distilled(0.970, 0.018), "reproduces"),
+    (p.compare_hinton, _distilled(0.955, 0.001), "reproduces qualitatively"),
+    (p.compare_hinton, _distilled(0.970, -0.002, baseline=0.975), "differs"),
+]
+
+
 @pytest.mark.parametrize(("compare", "values", "status"), CASES)
 def test_every_outcome_is_reachable(compare, values, status):
     outcome = compare(values)
