@@ -90,6 +90,9 @@ def test_weight_movement_gap_is_early_and_far_smaller_than_the_proxy(speed):
         assert proxy > 5 * ratio[0], (seed, proxy, ratio[0])
         moved = speed.movement[4, seed]
         assert np.all(moved[-1] > 1.0)  # every layer's weights changed by more than their size
+        early = moved[1, :3]  # the first three hidden layers move about alike
+        assert early.max() / early.min() < 2.2, moved[1]
+        assert moved[-1].max() / moved[-1].min() < 1.6, moved[-1]  # all alike at the end
 
 
 # -- 2. initialization ---------------------------------------------------------------------
@@ -170,7 +173,7 @@ def test_tanh_under_xavier_gain_below_one_predicts_the_decay(init):
     for seed in SEEDS:
         g = init.gains["Xavier", seed]
         measured = ratio(init.profile("tanh", "Xavier", seed))
-        assert g.mean_gain() < 0.97 and measured < 0.1
+        assert 0.85 < g.mean_gain() < 0.97 and measured < 0.1  # ordered, close to the edge
         assert max(g.predicted_ratio(), measured) / min(g.predicted_ratio(), measured) < 2
 
 
