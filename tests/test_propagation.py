@@ -13,6 +13,7 @@ from vgexamples.diagnostics import gradient_profile
 from vgexamples.models import MLP
 from vgexamples.propagation import (
     backprop_factors,
+    backward_gains,
     chain_bias_gradients,
     factor_stats,
     layer_gains,
@@ -148,3 +149,42 @@ def test_chain_bias_gradients_follow_the_chain_rule():
         assert a / b == pytest.approx(8.0 / 4)
     with pytest.raises(ValueError, match="x"):
         chain_bias_gradients(3, x=float("nan"))
+
+
+# -- backward_gains --------------------------------------------------------------------------
+def test_backward_gains_of_a_linear_net_are_n_var_w():
+    torch.manual_seed(0)
+    net = MLP(8, 3, depth=4, width=16, activation="identity", init="he")
+    g = backward_gains(net, torch.randn(64, 8))
+    assert len(g.gain) == 3 and len(g.saturated) == 4
+    assert g.derivative_moment == pytest.approx([1.0] * 3)
+    expected = [16 * float(layer.weight.detach().double().var()) for layer in net.linears[1:-1]]
+    assert g.gain == pytest.approx(expected)
+    assert g.predicted_ratio() == pytest.approx(math.prod(expected))
+    assert all(math.isnan(s) for s in g.saturated)  # the identity never saturates
+
+
+def test_backward_gains_predict_the_measured_gradient_ratio():
+    """Mean field: the product of the gains is the first/last ratio of the gradient variance."""
+    torch.manual_seed(1)
+    net = MLP(32, 10, depth=12, width=256, activation="tanh", init="he")
+    x, y = torch.randn(512, 32), torch.randint(0, 10, (512,))
+    g = backward_gains(net, x)
+    vp = variance_profile(net, x, y)
+    measured = vp.grad_var[0] / vp.grad_var[-2]
+    assert 1 < g.mean_gain() < 2
+    assert g.predicted_ratio() == pytest.approx(measured, rel=0.3)
+    assert 0 <= min(g.saturated) and max(g.saturated) < 0.5
+
+
+def test_backward_gains_rejects_bad_input():
+    with pytest.raises(TypeError, match="model"):
+        backward_gains(torch.nn.Linear(3, 3), torch.randn(4, 3))
+    with pytest.raises(ValueError, match="plain MLP"):
+        backward_gains(MLP(3, 2, depth=3, width=4, residual=True), torch.randn(4, 3))
+    with pytest.raises(ValueError, match="plain MLP"):
+        backward_gains(MLP(3, 2, depth=3, width=4, norm="batch"), torch.randn(4, 3))
+    with pytest.raises(ValueError, match="depth"):
+        backward_gains(MLP(3, 2, depth=1, width=4), torch.randn(4, 3))
+    with pytest.raises(ValueError, match="x"):
+        backward_gains(MLP(3, 2, depth=2, width=4), torch.full((4, 3), math.nan))

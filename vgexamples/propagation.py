@@ -15,6 +15,8 @@ Bengio 2010; He et al. 2015) gives
 * :func:`layer_gains` -- the predicted per-layer multipliers of the forward and backward
   variance for a scheme and an activation;
 * :func:`variance_profile` -- the measured per-layer variances of one forward/backward pass;
+* :func:`backward_gains` -- the per-layer backward gain ``n_out Var(W) E[phi'(z)^2]`` of an MLP,
+  measured on a batch, with the fraction of saturated units per layer;
 * :func:`backprop_factors` and :func:`factor_stats` -- the measured per-layer factors
   ``||dL/dz_l|| / ||dL/dz_{l+1}||`` of a random MLP, one at a time and summarized over seeds;
 * :func:`running_product` -- the "product of fractions", exactly, with ``Fraction`` inputs;
@@ -33,14 +35,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_int, check_positive, check_seeds
-from .activations import ACTIVATIONS, activation_and_derivative
+from ._checks import check_choice, check_finite_tensor, check_int, check_positive, check_seeds
+from .activations import (
+    ACTIVATIONS,
+    SATURATION_FRACTION,
+    activation_and_derivative,
+    max_derivative,
+)
 from .diagnostics import gradient_profile
 from .models import INITS, MLP
 
 __all__ = [
+    "BackwardGains",
     "VarianceProfile",
     "backprop_factors",
+    "backward_gains",
     "chain_bias_gradients",
     "factor_stats",
     "layer_gains",
@@ -180,6 +189,79 @@ def variance_profile(
         activation_var=[float(prof.activations[a].float().var()) for a in prof.activation_names],
         grad_var=[float((prof.output_grads[name].float() * n).var()) for name in prof.layer_names],
     )
+
+
+@dataclass
+class BackwardGains:
+    """Measured per-layer backward gains of an MLP (hidden layers ``1..L-1``, input side first).
+
+    Attributes
+    ----------
+    weight_term
+        ``n_out * Var(W_{l+1})``: the next hidden layer's output width times the variance of
+        its weights (the empirical variance of the weight matrix).
+    derivative_moment
+        ``E[phi'(z_l)^2]`` over the batch and the units of hidden layer ``l``.
+    gain
+        Their product, the factor by which layer ``l`` multiplies the variance of the
+        back-propagated gradient: ``Var(dL/dz_l) = gain_l Var(dL/dz_{l+1})`` in the mean-field
+        approximation. Above one the gradient grows towards the input (the chaotic side of
+        the order-to-chaos transition, Poole et al. 2016; Schoenholz et al. 2017), below one
+        it shrinks.
+    saturated
+        Fraction of each hidden layer's units (over the batch) whose local derivative is below
+        :data:`~vgexamples.activations.SATURATION_FRACTION` of the activation's largest one,
+        for every hidden layer ``1..L`` (``nan`` for activations that do not saturate).
+    """
+
+    weight_term: list[float]
+    derivative_moment: list[float]
+    gain: list[float]
+    saturated: list[float]
+
+    def predicted_ratio(self) -> float:
+        """Product of the gains: the predicted ``Var(dL/dz_1) / Var(dL/dz_L)``."""
+        return float(np.prod(self.gain))
+
+    def mean_gain(self) -> float:
+        """Geometric mean of the gains (the average per-layer factor)."""
+        return float(np.exp(np.mean(np.log(self.gain))))
+
+
+def backward_gains(model: MLP, x: torch.Tensor) -> BackwardGains:
+    """Measure each hidden layer's backward gain ``n_out Var(W_{l+1}) E[phi'(z_l)^2]`` on ``x``.
+
+    One forward pass without gradients; ``phi'`` by autograd
+    (:func:`~vgexamples.activations.activation_and_derivative`). Works for plain MLPs (no
+    normalization, no residual connections), where the chain rule gives
+    ``dL/dz_l = phi'(z_l) * W_{l+1}^T dL/dz_{l+1}`` exactly and the gain is the mean-field
+    expectation of the squared factor.
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be a vgexamples.models.MLP; got {type(model).__name__}")
+    if model.residual or any(len(block) != 2 for block in model.blocks):
+        raise ValueError("model must be a plain MLP: residual=False and norm='none'")
+    if len(model.blocks) < 2:
+        raise ValueError(f"model must have depth >= 2; got {len(model.blocks)}")
+    check_finite_tensor("x", x)
+    name = model.activation_name
+    saturates = name in ("sigmoid", "tanh")
+    edge = SATURATION_FRACTION * max_derivative(name)[1]
+    moments, saturated = [], []
+    h = x.flatten(1)
+    for block in model.blocks:
+        with torch.no_grad():
+            z = block[0](h)
+            h = block[1](z)
+        _, _, d = activation_and_derivative(name, z.flatten())
+        moments.append(float(d.pow(2).mean()))
+        saturated.append(float((d < edge).double().mean()) if saturates else math.nan)
+    weight_term = []
+    for layer in model.linears[1:-1]:
+        w = layer.weight.detach().double()
+        weight_term.append(float(w.shape[0] * w.var()))
+    gain = [w * m for w, m in zip(weight_term, moments[:-1], strict=True)]
+    return BackwardGains(weight_term, moments[:-1], gain, saturated)
 
 
 def running_product(factors: Sequence[float | Fraction]) -> list[float | Fraction]:

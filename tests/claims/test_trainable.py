@@ -56,6 +56,45 @@ def test_speed_gap_holds_on_the_plateau_then_closes(speed):
         assert speed.histories[4, seed].final_train_loss < 0.2
 
 
+#: Nielsen (2015), chapter 5, section "The vanishing gradient problem": norms of dC/db per
+#: hidden layer at initialization, over 1,000 MNIST training images (quoted).
+NIELSEN_2015 = {
+    2: (0.07, 0.31),
+    3: (0.012, 0.060, 0.283),
+    4: (0.003, 0.017, 0.070, 0.285),
+}
+
+
+def test_nielsen_setup_reproduces_his_numbers(speed):
+    """His exact setup on the digits, averaged over ten initializations: every layer within a
+    factor of 1.6 of his number, the same ordering and a per-layer factor of 4 to 6."""
+    for depth, his in NIELSEN_2015.items():
+        ours = speed.nielsen_mean(depth)
+        assert len(ours) == len(his)
+        ratio = ours / np.array(his)
+        assert np.all((ratio > 1 / 1.6) & (ratio < 1.6)), (depth, ours, his)
+        assert np.all(np.diff(ours) > 0)
+    assert 4.0 < speed.summary()["nielsen_median_layer_factor"] < 6.0
+
+
+def test_weight_movement_gap_is_early_and_far_smaller_than_the_proxy(speed):
+    """How far the weights move: the last hidden layer moves more than three times as far as
+    the first during the first interval, the ratio falls below 1.5 by the end, and the
+    bias-gradient proxy's gap at initialization overstates the early movement gap five-fold."""
+    for seed in SEEDS:
+        ratio = speed.movement_ratio(4, seed)
+        assert ratio[0] > 3, (seed, ratio)
+        assert ratio[-1] < 1.5, (seed, ratio)
+        assert ratio[-1] < ratio[0] / 2
+        proxy = speed.gap(4, seed)[0]
+        assert proxy > 5 * ratio[0], (seed, proxy, ratio[0])
+        moved = speed.movement[4, seed]
+        assert np.all(moved[-1] > 1.0)  # every layer's weights changed by more than their size
+        early = moved[1, :3]  # the first three hidden layers move about alike
+        assert early.max() / early.min() < 2.2, moved[1]
+        assert moved[-1].max() / moved[-1].min() < 1.6, moved[-1]  # all alike at the end
+
+
 # -- 2. initialization ---------------------------------------------------------------------
 def test_predicted_gains_per_scheme():
     assert layer_gains("he", "relu", 128) == pytest.approx((1.0, 1.0), abs=1e-3)
@@ -94,11 +133,48 @@ def test_tanh_variance_through_50_layers(init):
     for seed in SEEDS:
         xa = init.profile("tanh", "Xavier", seed)
         shrink = xa.activation_var[-1] / xa.activation_var[0]
-        assert 1e-4 < shrink < 0.1  # decays, but far slower than geometrically
+        assert 1e-4 < shrink < 0.1
+        # slow rather than geometric decay: the per-layer factor rises towards 1 with depth
+        # (a geometric decay keeps it constant)
+        first = initialization.layer_factor(xa.activation_var[:11])  # layers 1 to 11
+        second_half = initialization.layer_factor(xa.activation_var[25:])  # layers 26 to 50
+        assert first < 0.87 and second_half > 0.92, (first, second_half)
+        assert second_half - first > 0.08, (first, second_half)
+        assert shrink > 100 * first ** (len(xa.activation_var) - 1)  # far above geometric
         assert ratio(init.profile("tanh", "He", seed)) > 5  # exploding side
         default = init.profile("tanh", "PyTorch default", seed)
         assert ratio(default) < 1e-15
         assert default.activation_var[-1] < default.activation_var[0] / 20
+
+
+def test_tanh_under_he_grows_by_its_gain_not_by_saturation(init):
+    """The gradient of the 50-layer tanh network under He grows towards the input because each
+    layer's gain n Var(w) E[tanh'(z)^2] is above one, not because units saturate: the gains
+    predict the growth; the median layer has few saturated units; the same weights with the
+    identity in place of tanh (no saturation at all) grow the gradient by more than 10^10 times
+    as much; a linear network with the tanh network's mean gain grows it as much as tanh."""
+    ratio = initialization.grad_ratio
+    for seed in SEEDS:
+        measured = ratio(init.profile("tanh", "He", seed))
+        g = init.gains["He", seed]
+        assert np.median(g.gain) > 1.05 and g.mean_gain() > 1.05, g.gain
+        assert 1.9 < np.mean(g.weight_term) < 2.1
+        assert max(g.predicted_ratio(), measured) / min(g.predicted_ratio(), measured) < 2
+        assert np.median(g.saturated) < 0.05, g.saturated
+        assert g.saturated[0] == max(g.saturated)  # the input layer is the most saturated
+        same = ratio(init.controls["identity, same weights", seed])
+        assert same > 1e10 * measured  # removing saturation speeds the growth: a brake
+        matched = ratio(init.controls["identity, matched gain", seed])
+        assert 0.5 < matched / measured < 2, (matched, measured)
+
+
+def test_tanh_under_xavier_gain_below_one_predicts_the_decay(init):
+    ratio = initialization.grad_ratio
+    for seed in SEEDS:
+        g = init.gains["Xavier", seed]
+        measured = ratio(init.profile("tanh", "Xavier", seed))
+        assert 0.85 < g.mean_gain() < 0.97 and measured < 0.1  # ordered, close to the edge
+        assert max(g.predicted_ratio(), measured) / min(g.predicted_ratio(), measured) < 2
 
 
 def test_30_layer_relu_xavier_stalls_he_trains(init):

@@ -1,6 +1,7 @@
 """Initialization: how the weight variance sets the size of the forward signal and of the
-back-propagated gradient through depth, and a 30-layer ReLU MLP trained from Xavier and from
-He initialization (He et al. 2015).
+back-propagated gradient through depth; why He's variance makes a tanh network's gradient grow
+(a per-layer gain above one, measured, with two linear controls); and a 30-layer ReLU MLP
+trained from Xavier and from He initialization (He et al. 2015).
 
 Shown by ``gallery/trainable/plot_02_initialization.py``, quoted by
 ``docs/chapters/trainable.md`` and the claims page, asserted by
@@ -19,7 +20,7 @@ import torch
 from .._checks import check_int, check_seeds
 from ..data import load_digits
 from ..models import seeded_mlp
-from ..propagation import VarianceProfile, variance_profile
+from ..propagation import BackwardGains, VarianceProfile, backward_gains, variance_profile
 from ..results import record
 from ..runtime import resolve_device
 from ..train import Budget, History, check_budget, train_mlp
@@ -38,6 +39,13 @@ SCHEMES: dict[str, tuple[str, float | None]] = {
 #: SGD with momentum, a small learning rate: the same budget from both initializations.
 BUDGET = Budget(steps=600, lr=1e-3, optimizer="momentum", batch_size=64, eval_every=50)
 TRAINED_INITS = ("xavier", "he")
+#: The tanh schemes whose backward gains are measured.
+GAIN_SCHEMES = ("Xavier", "He")
+#: Controls of the tanh network under He: ``"identity, same weights"`` -- the very same weights
+#: with the identity in place of tanh (no unit can saturate; gain ``n Var(W)``, about 2);
+#: ``"identity, matched gain"`` -- a linear network whose weight variance is the tanh
+#: network's measured mean gain over the width (same gain per layer, no saturation).
+CONTROLS = ("identity, same weights", "identity, matched gain")
 
 
 def grad_ratio(vp: VarianceProfile) -> float:
@@ -71,6 +79,11 @@ class Initialization:
     xavier_trained_net
         Variance profile of the trained-size ReLU network under Xavier, at initialization
         (first seed): why it stalls.
+    gains
+        ``(scheme label, seed) -> BackwardGains`` of the tanh networks, for the labels of
+        :data:`GAIN_SCHEMES`.
+    controls
+        ``(control, seed) -> VarianceProfile`` of the linear controls of :data:`CONTROLS`.
     """
 
     depth: int
@@ -84,6 +97,8 @@ class Initialization:
     train_width: int
     histories: dict[tuple[str, int], History]
     xavier_trained_net: VarianceProfile
+    gains: dict[tuple[str, int], BackwardGains]
+    controls: dict[tuple[str, int], VarianceProfile]
 
     def profile(self, activation: str, scheme: str, seed: int | None = None) -> VarianceProfile:
         """One profile (default: the first seed's)."""
@@ -113,6 +128,23 @@ class Initialization:
             )
         if "tanh" in self.activations:
             out["tanh_he_grad_ratio"] = grad_ratio(self.profile("tanh", "He"))
+            for label in GAIN_SCHEMES:
+                g, key = self.gains[label, self.seeds[0]], f"tanh_{SCHEMES[label][0]}"
+                out[f"{key}_gain_mean"] = g.mean_gain()
+                out[f"{key}_gain_median"] = float(np.median(g.gain))
+                out[f"{key}_gain_min"] = float(np.min(g.gain))
+                out[f"{key}_gain_max"] = float(np.max(g.gain))
+                out[f"{key}_predicted_grad_ratio"] = g.predicted_ratio()
+                out[f"{key}_saturated_median"] = float(np.median(g.saturated))
+                out[f"{key}_saturated_first"] = g.saturated[0]
+                out[f"{key}_saturated_max"] = float(np.max(g.saturated))
+            out["tanh_he_weight_term"] = float(np.mean(self.gains["He", self.seeds[0]].weight_term))
+            out["identity_he_grad_ratio"] = grad_ratio(
+                self.controls["identity, same weights", self.seeds[0]]
+            )
+            out["identity_matched_grad_ratio"] = grad_ratio(
+                self.controls["identity, matched gain", self.seeds[0]]
+            )
         for init in TRAINED_INITS:
             out[f"{init}_final_loss"] = self.history(init).final_train_loss
             out[f"{init}_final_accuracy"] = self.history(init).final_test_accuracy
@@ -138,7 +170,9 @@ def run(
 
     Variance profiles (:func:`vgexamples.propagation.variance_profile`) of ``depth``-layer,
     ``width``-unit networks on the first ``batch`` training digits, for each activation,
-    scheme and seed; then ``train_depth``-layer ReLU networks trained under ``budget`` from
+    scheme and seed; for tanh under the schemes of :data:`GAIN_SCHEMES` the backward gains
+    (:func:`vgexamples.propagation.backward_gains`) and the linear :data:`CONTROLS`; then
+    ``train_depth``-layer ReLU networks trained under ``budget`` from
     each of ``("xavier", "he")`` and each of the budget's seeds.
     """
     check_int("depth", depth)
@@ -148,7 +182,7 @@ def run(
     device = resolve_device(device)
     data = load_digits(seed=0).to(device)
     x, y = data.x_train[:batch], data.y_train[:batch]
-    profiles = {}
+    profiles, gains = {}, {}
     for act in activations:
         for label, (init, std) in SCHEMES.items():
             for seed in seeds:
@@ -163,6 +197,17 @@ def run(
                     device=device,
                 )
                 profiles[act, label, seed] = variance_profile(net, x, y)
+                if act == "tanh" and label in GAIN_SCHEMES:
+                    gains[label, seed] = backward_gains(net, x)
+    controls = {}
+    if "tanh" in activations:
+        linear = {"depth": depth, "width": width, "activation": "identity", "device": device}
+        for seed in seeds:
+            same = seeded_mlp(data, seed, init="he", **linear)
+            controls[CONTROLS[0], seed] = variance_profile(same, x, y)
+            std = math.sqrt(gains["He", seed].mean_gain() / width)
+            matched = seeded_mlp(data, seed, init="normal", init_std=std, **linear)
+            controls[CONTROLS[1], seed] = variance_profile(matched, x, y)
     histories = {}
     trained = {"depth": train_depth, "width": train_width, "activation": "relu"}
     for init in TRAINED_INITS:
@@ -185,6 +230,8 @@ def run(
         train_width,
         histories,
         stall,
+        gains,
+        controls,
     )
     record(KEY, **result.summary())
     return result
