@@ -84,7 +84,6 @@ def test_fp16_verdict_from_the_real_comparison(half):
             {"sigmoid_default_max_factor": 0.2, "relu_he_x1_5_median_factor": 0.9},
             "holds",
         ),
-        ),
         (
             c.judge_batch_norm_order,
             {
