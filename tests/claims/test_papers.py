@@ -163,6 +163,22 @@ CASES += [
 ]
 
 
+_NIELSEN = {"2": [0.055, 0.279], "3": [0.011, 0.055, 0.286], "4": [0.0023, 0.012, 0.059, 0.282]}
+CASES += [
+    (p.compare_nielsen, {"nielsen_speeds": _NIELSEN, "nielsen_seeds": 10}, "reproduces"),
+    (
+        p.compare_nielsen,
+        {"nielsen_speeds": {**_NIELSEN, "2": [0.01, 0.3]}, "nielsen_seeds": 10},
+        "reproduces qualitatively",
+    ),
+    (
+        p.compare_nielsen,
+        {"nielsen_speeds": {**_NIELSEN, "2": [0.3, 0.3]}, "nielsen_seeds": 10},
+        "differs",
+    ),
+]
+
+
 @pytest.mark.parametrize(("compare", "values", "status"), CASES)
 def test_every_outcome_is_reachable(compare, values, status):
     outcome = compare(values)
