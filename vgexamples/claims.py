@@ -299,8 +299,10 @@ def judge_shared_weights(v: Values) -> Verdict:
 def judge_precision(v: Values) -> Verdict:
     """fp16 does not change the output: prediction agreement, logit change against the change
     fp16 rounding alone explains, and whether a network with large values stays finite."""
-    agree = _f(v, "fp16_min_agreement_seeds") if "fp16_min_agreement_seeds" in v else _f(
-        v, "fp16_agreement"
+    agree = (
+        _f(v, "fp16_min_agreement_seeds")
+        if "fp16_min_agreement_seeds" in v
+        else _f(v, "fp16_agreement")
     )
     diff, bound = _f(v, "fp16_max_abs_diff"), _f(v, "fp16_rounding_bound")
     finite = bool(v["large_net_fp16_finite"])

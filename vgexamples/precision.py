@@ -31,19 +31,19 @@ from .train import FORMATS, as_dtype
 __all__ = [
     "FormatInfo",
     "OutputChange",
+    "WeightedCrossEntropy",
     "activation_bytes",
     "compare_outputs",
     "cpu_features",
+    "format_table",
     "fp16_rounding_bound",
     "half_adam_step",
-    "format_table",
     "model_bytes",
     "overflow_fraction",
     "probe_format",
     "smallest_subnormal",
     "time_matmul",
     "underflow_fraction",
-    "weighted_cross_entropy",
 ]
 
 
@@ -300,7 +300,7 @@ def fp16_rounding_bound(logits: torch.Tensor, dtype: str = "float16", layers: in
     return layers * eps / 2 * float(logits.detach().abs().max())
 
 
-class weighted_cross_entropy:  # noqa: N801 - used like a loss function
+class WeightedCrossEntropy:
     """Cross-entropy multiplied by a constant ``weight``: an objective for
     :func:`vgexamples.train.train` (evaluations report the unweighted loss).
 
@@ -321,7 +321,7 @@ class weighted_cross_entropy:  # noqa: N801 - used like a loss function
         return self.weight * nn.functional.cross_entropy(output, target)
 
     def __repr__(self) -> str:
-        return f"weighted_cross_entropy({self.weight:g})"
+        return f"WeightedCrossEntropy({self.weight:g})"
 
 
 def half_adam_step(

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from vgexamples import claims as c
 from vgexamples.cnn import separable_conv
 from vgexamples.compression import count_macs
 from vgexamples.experiments import bilinear, distillation, half_precision, low_rank, pruning

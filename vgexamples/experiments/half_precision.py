@@ -29,6 +29,7 @@ from ..diagnostics import gradient_values
 from ..models import MLP
 from ..precision import (
     OutputChange,
+    WeightedCrossEntropy,
     activation_bytes,
     compare_outputs,
     cpu_features,
@@ -37,7 +38,6 @@ from ..precision import (
     model_bytes,
     time_matmul,
     underflow_fraction,
-    weighted_cross_entropy,
 )
 from ..results import record
 from ..runtime import resolve_device
@@ -58,7 +58,7 @@ SHALLOW, SMALL = NETS
 DEEP = "deep sigmoid (10 x 32)"
 DEEP_NET = {"depth": 10, "width": 32, "activation": "sigmoid", "init": "xavier"}
 #: Each network's loss (None: plain cross-entropy).
-LOSSES = {SHALLOW: None, SMALL: weighted_cross_entropy(LOSS_WEIGHT)}
+LOSSES = {SHALLOW: None, SMALL: WeightedCrossEntropy(LOSS_WEIGHT)}
 #: Each network's budget, the same in every format.
 BUDGETS: dict[str, Budget] = {
     SHALLOW: Budget(steps=300, lr=0.05, optimizer="sgd", eval_every=50),
@@ -214,7 +214,9 @@ class HalfPrecision:
             for fmt in ("float16", "bfloat16"):
                 base = self.matmul_ms[n, "float32"]
                 out[f"matmul_{n}_{fmt}_ratio"] = self.matmul_ms[n, fmt] / base
-                out[f"matmul_{n}_{fmt}_via_fp32_ratio"] = self.matmul_ms[n, f"{fmt} via fp32"] / base
+                out[f"matmul_{n}_{fmt}_via_fp32_ratio"] = (
+                    self.matmul_ms[n, f"{fmt} via fp32"] / base
+                )
         out["accuracy"] = acc
         out["small_loss_accuracy_seeds"] = {
             label: [self.accuracy(SMALL, label, s) for s in self.seeds] for label in PRECISIONS
