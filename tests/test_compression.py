@@ -195,3 +195,21 @@ def test_distillation_in_pure_half_precision_uses_an_fp32_teacher(small):
         precision=Precision("bfloat16", mode="pure"),
     )
     assert hist.steps_run == 3 and teacher.head.weight.dtype is torch.float32
+
+
+def test_csr_bytes_counts_values_indices_and_row_pointers():
+    from torch import nn
+
+    from vgexamples.compression import csr_bytes
+
+    layer = nn.Linear(4, 3)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.weight[0, 1] = 1.0
+        layer.weight[2, 3] = 2.0
+    sizes = csr_bytes(layer)
+    bias = 3 * 4
+    assert sizes["dense"] == 12 * 4 + bias
+    assert sizes["csr"] == 2 * (4 + 4) + (3 + 1) * 4 + bias
+    with pytest.raises(TypeError, match="model"):
+        csr_bytes("not a model")

@@ -59,3 +59,32 @@ def test_time_matmul():
     assert time_matmul(8, "float32", repeats=2) > 0
     with pytest.raises(ValueError, match="n"):
         time_matmul(0)
+
+
+def test_half_adam_step_counts_nan_and_inf(small):
+    from vgexamples.precision import half_adam_step
+
+    torch.manual_seed(0)
+    net = MLP(64, 10, depth=1, width=16)
+    step = half_adam_step(net, small.x_train[:32], small.y_train[:32])
+    assert step["eps_in_fp16"] == 0
+    assert step["nan"] + step["inf"] <= step["params"]
+    assert net.head.weight.dtype is torch.float32  # the model itself is untouched
+    with pytest.raises(ValueError, match="lr"):
+        half_adam_step(net, small.x_train[:4], small.y_train[:4], lr=0)
+
+
+def test_rounding_bound_cpu_features_and_weighted_loss():
+    from vgexamples.precision import WeightedCrossEntropy, cpu_features, fp16_rounding_bound
+
+    assert fp16_rounding_bound(torch.tensor([2.0, -4.0]), "float16", layers=2) == 4 * 2.0**-10
+    with pytest.raises(ValueError, match="layers"):
+        fp16_rounding_bound(torch.ones(2), layers=0)
+    info = cpu_features()
+    assert isinstance(info["capability"], str) and isinstance(info["flags"], list)
+    out, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    loss = WeightedCrossEntropy(0.25)(out, y, torch.arange(4))
+    assert loss == pytest.approx(0.25 * float(torch.nn.functional.cross_entropy(out, y)))
+    with pytest.raises(ValueError, match="weight"):
+        WeightedCrossEntropy(0)
+    assert time_matmul(8, "bfloat16", repeats=2, via_fp32=True) > 0

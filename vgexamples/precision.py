@@ -31,9 +31,13 @@ from .train import FORMATS, as_dtype
 __all__ = [
     "FormatInfo",
     "OutputChange",
+    "WeightedCrossEntropy",
     "activation_bytes",
     "compare_outputs",
+    "cpu_features",
     "format_table",
+    "fp16_rounding_bound",
+    "half_adam_step",
     "model_bytes",
     "overflow_fraction",
     "probe_format",
@@ -230,11 +234,16 @@ def time_matmul(
     device: torch.device | str = "cpu",
     repeats: int = 20,
     seed: int = 0,
+    *,
+    via_fp32: bool = False,
 ) -> float:
     """Median wall-clock seconds of one ``n x n`` by ``n x n`` matrix product in ``dtype``.
 
-    Timed by :func:`vgexamples.runtime.median_seconds` (one untimed product first; CUDA work
-    synchronized before each reading).
+    With ``via_fp32=True`` the product is computed the slow way on purpose: both factors are
+    converted to fp32, multiplied, and the result converted back to ``dtype``. Comparing the
+    two timings tells whether the format has a kernel of its own or costs what a conversion
+    does. Timed by :func:`vgexamples.runtime.median_seconds` (one untimed product first; CUDA
+    work synchronized before each reading).
     """
     check_int("n", n)
     check_int("repeats", repeats)
@@ -243,4 +252,111 @@ def time_matmul(
     gen = torch.Generator().manual_seed(seed)
     a = torch.randn(n, n, generator=gen).to(device=device, dtype=dt)
     b = torch.randn(n, n, generator=gen).to(device=device, dtype=dt)
+    if via_fp32:
+        return median_seconds(
+            lambda: (a.float() @ b.float()).to(dt), repeats=repeats, warmup=1, device=device
+        )
     return median_seconds(lambda: a @ b, repeats=repeats, warmup=1, device=device)
+
+
+#: CPU instruction-set extensions that give a processor native half-precision arithmetic.
+HALF_ISA_FLAGS = ("f16c", "avx512_fp16", "avx512_bf16", "amx_bf16", "amx_fp16")
+
+
+def cpu_features() -> dict[str, object]:
+    """What this CPU offers for half precision: PyTorch's dispatch level
+    (``torch.backends.cpu.get_cpu_capability()``) and which of :data:`HALF_ISA_FLAGS` the
+    processor reports in ``/proc/cpuinfo`` (an empty list where that file does not exist).
+
+    ``f16c`` only converts between fp16 and fp32; ``avx512_fp16``/``amx_fp16`` compute in
+    fp16 and ``avx512_bf16``/``amx_bf16`` compute bf16 dot products.
+    """
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    return {
+        "capability": torch.backends.cpu.get_cpu_capability(),
+        "flags": [f for f in HALF_ISA_FLAGS if f in flags],
+    }
+
+
+def fp16_rounding_bound(logits: torch.Tensor, dtype: str = "float16", layers: int = 1) -> float:
+    """A scale for the logit change that rounding alone causes: ``eps/2`` of ``dtype`` (the
+    largest relative error of one rounding) times the largest absolute logit, times
+    ``layers`` roundings in a row.
+
+    It is an order of magnitude, not a proof: errors of many products can add up beyond one
+    rounding per layer, so callers compare with a margin.
+    """
+    check_int("layers", layers)
+    check_finite_tensor("logits", logits)
+    eps = float(torch.finfo(as_dtype(dtype)).eps)
+    return layers * eps / 2 * float(logits.detach().abs().max())
+
+
+class WeightedCrossEntropy:
+    """Cross-entropy multiplied by a constant ``weight``: an objective for
+    :func:`vgexamples.train.train` (evaluations report the unweighted loss).
+
+    A small weight stands for every reason a loss ends up small by construction: one term of a
+    weighted sum, a mean over many positions or micro-batches. Every gradient is multiplied by
+    ``weight``; Adam's steps do not change (it divides by the gradient's own size), but in fp16
+    the small gradients may underflow.
+    """
+
+    eval_loss = "cross_entropy"
+
+    def __init__(self, weight: float) -> None:
+        self.weight = check_positive("weight", weight)
+
+    def __call__(
+        self, output: torch.Tensor, target: torch.Tensor, index: torch.Tensor
+    ) -> torch.Tensor:
+        return self.weight * nn.functional.cross_entropy(output, target)
+
+    def __repr__(self) -> str:
+        return f"WeightedCrossEntropy({self.weight:g})"
+
+
+def half_adam_step(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    lr: float = 1e-3,
+    eps: float = 1e-8,
+) -> dict[str, int]:
+    """One Adam step on a copy of ``model`` converted entirely to fp16; count what breaks.
+
+    Returns the number of parameter values that are NaN and infinite after the step, and
+    among the gradient values: how many are exactly zero (Adam's first step then computes
+    ``0 / (0 + eps)``, and ``eps`` may itself round to zero in fp16: ``0/0``, NaN) and how many
+    are non-zero but leave a second moment ``(1 - beta2) g**2`` that underflows to zero in fp16
+    (read from the optimizer's state: a non-zero step divided by ``0 + eps``, infinite when
+    ``eps`` is zero). ``eps_in_fp16`` is ``eps`` stored in fp16.
+    """
+    check_positive("lr", lr)
+    check_positive("eps", eps)
+    half = copy.deepcopy(model).half()
+    half.train()
+    params = list(half.parameters())
+    opt = torch.optim.Adam(params, lr=lr, eps=eps)
+    nn.functional.cross_entropy(half(x.half()).float(), y).backward()
+    grads = torch.cat([p.grad.flatten() for p in params])
+    opt.step()
+    second = torch.cat([opt.state[p]["exp_avg_sq"].flatten() for p in params])
+    values = torch.cat([p.detach().flatten() for p in params])
+    return {
+        "params": int(values.numel()),
+        "nan": int(torch.isnan(values).sum()),
+        "inf": int(torch.isinf(values).sum()),
+        "zero_grad": int((grads == 0).sum()),
+        "second_moment_underflow": int(((grads != 0) & (second == 0)).sum()),
+        "eps_in_fp16": float(torch.tensor(eps, dtype=torch.float16)),
+    }

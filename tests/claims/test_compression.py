@@ -28,12 +28,26 @@ SHALLOW, DEEP = half_precision.SHALLOW, half_precision.DEEP
 
 
 # -- part 1: half precision --------------------------------------------------------------------
-def test_fp16_limits_probed():
+SMALL = half_precision.SMALL
+
+
+def test_fp16_limits_and_rounding_probed():
     fp16, bf16, fp32 = (probe_format(f) for f in ("float16", "bfloat16", "float32"))
-    assert torch.tensor(2.0**-24, dtype=torch.float16) != 0
-    assert torch.tensor(2.0**-25, dtype=torch.float16) == 0
-    assert torch.isinf(torch.tensor(65520.0, dtype=torch.float16))
+
+    def h(x):
+        return float(torch.tensor(x, dtype=torch.float16))
+
     assert fp16.smallest_subnormal == 2.0**-24
+    # round to nearest, ties to even: 2**-25 (a tie between 0 and 2**-24) rounds to zero,
+    # anything above it up to 2**-24; values below 2**-25 round to zero
+    assert h(2.0**-25) == 0
+    assert h(2.0**-25 * 1.001) == 2.0**-24
+    assert h(1.5 * 2.0**-25) == 2.0**-24
+    assert h(0.99 * 2.0**-25) == 0
+    # overflow starts at 65520 (the tie between 65504 and the next, unrepresentable, step)
+    assert h(65504.0) == h(65519.0) == 65504.0
+    assert h(65520.0) == float("inf")
+    assert fp16.max == 65504.0
     # bf16 has fp32's range but fewer fraction bits than fp16
     assert bf16.max == pytest.approx(fp32.max, rel=0.01)
     assert bf16.smallest_normal == fp32.smallest_normal
@@ -41,52 +55,85 @@ def test_fp16_limits_probed():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_underflow_deep_sigmoid_not_shallow_relu(half, seed):
-    deep, shallow = half.underflow[DEEP, seed], half.underflow[SHALLOW, seed]
-    assert deep[0] > 0.1
-    assert deep[8] < deep[0] / 3  # a loss scale of 2**8 rescues most of it
-    assert deep[16] < 0.01
+def test_underflow_and_loss_scale(half, seed):
+    small, deep, shallow = (half.underflow[k, seed] for k in (SMALL, DEEP, SHALLOW))
+    assert small[0] > 0.5  # most gradient values of the small loss underflow
+    assert small[8] < 0.05  # a loss scale of 2**8 rescues nearly all of them
+    assert small[16] < 0.001
+    assert deep[0] > 0.1 and deep[8] < deep[0] / 3  # depth alone: vanishing meets underflow
     assert shallow[0] < 0.001
-    assert half.bf16_underflow[DEEP, seed] == 0.0
+    assert half.bf16_underflow[SMALL, seed] == 0.0
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_training_precisions(half, seed):
+def test_loss_scaling_rescues_fp16(half, seed):
     def acc(net, label):
         return half.accuracy(net, label, seed)
 
-    fp32 = acc(SHALLOW, "fp32")
-    assert abs(acc(SHALLOW, "fp16, no scaling") - fp32) < 0.02
-    assert abs(acc(SHALLOW, "bf16, no scaling") - fp32) < 0.02
-    assert acc(DEEP, "fp16, no scaling") < 0.12  # stays at chance
-    for label in ("fp32", "fp16, dynamic scaling", "bf16, no scaling"):
-        assert acc(DEEP, label) > 0.15
+    fp32 = acc(SMALL, "fp32")
+    assert fp32 > 0.9  # the network trains well in fp32
+    assert acc(SMALL, "fp16, no scaling") < fp32 - 0.3  # fp16 without scaling: clearly worse
+    assert max(half.histories[SMALL, "fp16, no scaling", seed].test_accuracy) < 0.5
+    assert abs(acc(SMALL, "fp16, dynamic scaling") - fp32) < 0.02  # scaled: matches fp32
+    assert abs(acc(SMALL, "bf16, no scaling") - fp32) < 0.02
+    shallow = acc(SHALLOW, "fp32")
+    for label in ("fp16, no scaling", "bf16, no scaling"):
+        assert abs(acc(SHALLOW, label) - shallow) < 0.02
 
 
 def test_pure_fp16_sgd_trains_adam_breaks(half):
     assert half.pure["sgd"].final_test_accuracy > 0.9
     assert half.pure["adam"].diverged
-    assert torch.tensor(1e-8, dtype=torch.float16) == 0
+    step = half.pure_adam_step
+    assert step["eps_in_fp16"] == 0
+    # NaN parameters are those with a zero gradient (0/0); infinite ones those whose second
+    # moment underflowed (x/0); both kinds are present, and they account for the damage
+    assert step["nan"] > 0 and step["inf"] > 0
+    assert abs(step["nan"] - step["zero_grad"]) <= 0.01 * step["params"]
+    assert abs(step["inf"] - step["second_moment_underflow"]) <= 0.01 * step["params"]
 
 
-def test_memory_exactly_halved(half):
+def test_memory(half):
     assert half.weight_bytes["float16"] * 2 == half.weight_bytes["float32"]
     assert half.activation_bytes["float16"] * 2 == half.activation_bytes["float32"]
+    memory = half.memory()
+    # mixed precision keeps fp32 master weights: it saves less than pure fp16
+    assert memory["pure fp16"] * 2 == memory["fp32"]
+    assert memory["pure fp16"] < memory["mixed"] < memory["fp32"]
+
+
+def test_cpu_half_kernels_measured(half):
+    s = half.summary()
+    assert s["cpu_capability"]
+    for n in (128, 256):
+        # the ratio of a format's own product to the convert-to-fp32 path is what is reported;
+        # both are measured, and each is a positive time
+        for fmt in ("float16", "bfloat16"):
+            assert s[f"matmul_{n}_{fmt}_ratio"] > 0
+            assert s[f"matmul_{n}_{fmt}_via_fp32_ratio"] > 0
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_half_precision_keeps_decisions_not_numbers(half, seed):
+def test_half_precision_keeps_decisions_and_rounding_explains_the_logits(half, seed):
     for fmt in ("float16", "bfloat16"):
         change = half.outputs["trained", fmt, seed]
+        bound = half.rounding_bound[fmt, seed]
         assert change.argmax_agreement > 0.99
-        # the logits move by far more than fp32 rounding (~1e-7 of values of order 10)
-        assert change.max_abs_diff > 1e-4
+        # the logits move by no more than rounding explains (twice the one-rounding-per-layer
+        # scale), and by more than a hundredth of it: not an fp32-sized change
+        assert bound / 100 < change.max_abs_diff < 2 * bound
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_large_activations_break_fp16_not_bf16(half, seed):
     assert not half.outputs["large", "float16", seed].finite
     assert half.outputs["large", "bfloat16", seed].finite
+    layer = half.overflow_layer(seed)
+    rows = half.large_layers[seed]
+    # the first layer whose fp16 output is non-finite is the first whose fp32 values reach
+    # the overflow threshold 65520
+    first_big = next(i for i, (v, _) in enumerate(rows) if v >= 65520)
+    assert layer == first_big
 
 
 # -- part 2: pruning ---------------------------------------------------------------------------
@@ -108,7 +155,7 @@ def test_pruning_accuracy_curve(pruned):
         assert curve[method, 0.9][2] > base_acc - 0.035
 
 
-def test_masks_do_not_shrink_neurons_do(pruned):
+def test_masks_do_not_shrink_csr_and_neurons_do(pruned):
     dense, masked = pruned.sizes["dense"], pruned.sizes["masked 90%"]
     folded, small = pruned.sizes["masked, folded"], pruned.sizes["neurons -90%"]
     n = dense["params"]
@@ -120,16 +167,21 @@ def test_masks_do_not_shrink_neurons_do(pruned):
     assert small["bytes"] < 0.1 * dense["bytes"]
     assert masked["macs"] == dense["macs"]
     assert small["macs"] < 0.1 * dense["macs"]
+    # CSR with 32-bit indices: 8 bytes per kept weight, so about 1 / (2 * kept fraction)
+    s = pruned.summary()
+    assert 3.5 < s["csr_ratio"] < 1 / (2 * s["masked_nonzero_fraction"]) + 0.5
 
 
-def test_claims_page_pruning_verdict(pruned):
-    assert c.judge_pruning(pruned.summary()).verdict == "holds only under conditions"
-
-
-def test_iterative_beats_one_shot(pruned):
-    for seed, scores in pruned.iterative.items():
-        assert scores[4][0] > scores[1][0], seed
-        assert scores[4][1] == pytest.approx(pruned.target, abs=0.002)
+def test_iterative_against_one_shot_on_several_base_nets(pruned):
+    assert len(pruned.iterative) >= 3
+    for scores in pruned.iterative.values():
+        for r in pruned.rounds:
+            assert scores[r][1] == pytest.approx(pruned.target, abs=0.002)
+    s = pruned.summary()
+    # what the data show at this budget: iterative pruning does not win on every base net by
+    # the margin; the page reports wins, ties and losses as counted here
+    assert s["iterative_wins"] < s["iterative_nets"]
+    assert all(abs(g) < 0.05 for g in pruned.iterative_gains())
 
 
 # -- part 3: distillation ----------------------------------------------------------------------
