@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from vgexamples import claims as c
 from vgexamples.cnn import DeepCNN, LocallyConnected2d, separable_conv
 from vgexamples.compression import count_macs
 from vgexamples.experiments import (
