@@ -332,6 +332,55 @@ def compare_hinton(v: Values) -> Outcome:
     return Outcome("differs", ours, criterion)
 
 
+def compare_micikevicius(v: Values) -> Outcome:
+    seeds: Mapping[str, list[float]] = v["small_loss_accuracy_seeds"]  # type: ignore[assignment]
+    fp32 = [float(a) for a in seeds["fp32"]]
+    scaled = [float(a) for a in seeds["fp16, dynamic scaling"]]
+    unscaled_best = _f(v, "small_loss_fp16_best_accuracy")
+    gap = max(abs(a - b) for a, b in zip(scaled, fp32, strict=True))
+    ours = (
+        f"A network whose loss is weighted by {_f(v, 'loss_weight'):.2g} reaches "
+        f"{min(fp32):.1%} to {max(fp32):.1%} test accuracy in fp32 over {len(fp32)} seeds; in "
+        f"mixed precision with fp16 and no loss scaling {_f(v, 'small_loss_underflow'):.0%} of "
+        f"its gradient values underflow to zero and no seed gets above {unscaled_best:.1%}; "
+        f"with dynamic loss scaling every seed is within {gap:.1%} of fp32."
+    )
+    criterion = (
+        "Reproduces if fp32 reaches 90% on every seed, loss-scaled fp16 is within 2 points of "
+        "it on every seed and unscaled fp16 stays at least 30 points below; qualitatively if "
+        "scaling closes the gap to within 2 points but unscaled fp16 is less than 30 points "
+        "(and more than 5) behind; differs otherwise."
+    )
+    worst = min(fp32)
+    if worst >= 0.9 and gap <= 0.02 and unscaled_best <= worst - 0.3:
+        return Outcome("reproduces", ours, criterion)
+    if gap <= 0.02 and unscaled_best <= worst - 0.05:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
+def compare_han(v: Values) -> Outcome:
+    kept, csr = _f(v, "masked_nonzero_fraction"), _f(v, "csr_ratio")
+    base, pruned = _f(v, "base_accuracy"), _f(v, "accuracy_90_global_tuned")
+    ours = (
+        f"Pruning the smallest weights of the site's MLP and fine-tuning keeps {kept:.1%} of its "
+        f"parameters ({1 / kept:.1f} times fewer) at {pruned:.1%} test accuracy (dense: "
+        f"{base:.1%}); stored as CSR with 32-bit indices the weights take {csr:.1f} times less "
+        "space than dense."
+    )
+    criterion = (
+        "Reproduces if the pruned network has at least 9 times fewer parameters and loses at "
+        "most 1 point of accuracy; qualitatively if at least 5 times fewer and at most 3 points; "
+        "differs otherwise."
+    )
+    drop = base - pruned
+    if 1 / kept >= 9 and drop <= 0.01:
+        return Outcome("reproduces", ours, criterion)
+    if 1 / kept >= 5 and drop <= 0.03:
+        return Outcome("reproduces qualitatively", ours, criterion)
+    return Outcome("differs", ours, criterion)
+
+
 # -- the list --------------------------------------------------------------------------------------
 PAPERS: tuple[Reproduction, ...] = (
     Reproduction(
@@ -417,6 +466,34 @@ PAPERS: tuple[Reproduction, ...] = (
         ("exploding.cliff",),
         "sphx_glr_auto_examples_exploding_plot_04_cliff.py",
         compare_pascanu,
+    ),
+    Reproduction(
+        "micikevicius2018",
+        "mixed precision and loss scaling",
+        "Training Multibox SSD in mixed precision without loss scaling diverges; with loss "
+        "scaling it reaches 77.1% mAP against 76.9% in fp32 (Table 2), many of its "
+        "activation-gradient values being below fp16's range (Figure 3); scaling the loss by 8 "
+        "is enough to match fp32 (Section 3.2).",
+        "A three-layer ReLU MLP on digits whose cross-entropy is multiplied by a small weight, "
+        "so that its gradients fall below fp16's range as SSD's do; dynamic loss scaling "
+        "instead of a fixed factor; fp16 arithmetic emulated on a CPU.",
+        ("compression.half_precision",),
+        "sphx_glr_auto_examples_compression_plot_01_half_precision.py",
+        compare_micikevicius,
+    ),
+    Reproduction(
+        "han2015",
+        "pruning small weights",
+        "Pruning the smallest weights and retraining cuts the parameters of AlexNet 9 times "
+        "(61 million to 6.7 million) and of VGG-16 13 times (138 million to 10.3 million) "
+        "without loss of accuracy on ImageNet; LeNet-300-100 and LeNet-5 on MNIST 12 times "
+        "(Table 1).",
+        "A two-hidden-layer MLP on digits, pruned once to 90% by global magnitude and "
+        "fine-tuned, instead of several prune-retrain rounds per layer; storage in CSR with "
+        "32-bit indices, as sparse formats need, measured beside the parameter count.",
+        ("compression.pruning",),
+        "sphx_glr_auto_examples_compression_plot_02_pruning.py",
+        compare_han,
     ),
     Reproduction(
         "hinton2015",

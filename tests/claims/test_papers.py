@@ -179,6 +179,34 @@ CASES += [
 ]
 
 
+def _scaled(fp32, scaled, unscaled_best):
+    return {
+        "small_loss_accuracy_seeds": {"fp32": fp32, "fp16, dynamic scaling": scaled},
+        "small_loss_fp16_best_accuracy": unscaled_best,
+        "small_loss_underflow": 0.63,
+        "loss_weight": 2.0**-18,
+    }
+
+
+def _pruned(kept, tuned):
+    return {
+        "masked_nonzero_fraction": kept,
+        "csr_ratio": 4.6,
+        "base_accuracy": 0.98,
+        "accuracy_90_global_tuned": tuned,
+    }
+
+
+CASES += [
+    (p.compare_micikevicius, _scaled([0.97, 0.97], [0.97, 0.98], 0.29), "reproduces"),
+    (p.compare_micikevicius, _scaled([0.97, 0.97], [0.97, 0.98], 0.85), "reproduces qualitatively"),
+    (p.compare_micikevicius, _scaled([0.97, 0.97], [0.50, 0.98], 0.29), "differs"),
+    (p.compare_han, _pruned(0.1, 0.975), "reproduces"),
+    (p.compare_han, _pruned(0.15, 0.96), "reproduces qualitatively"),
+    (p.compare_han, _pruned(0.1, 0.90), "differs"),
+]
+
+
 @pytest.mark.parametrize(("compare", "values", "status"), CASES)
 def test_every_outcome_is_reachable(compare, values, status):
     outcome = compare(values)
