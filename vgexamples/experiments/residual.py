@@ -31,18 +31,18 @@ __all__ = ["BUDGET", "KEY", "SMALL_BRANCH", "VARIANTS", "Residual", "branch_scal
 
 KEY = "trainable.residual"
 #: label -> (norm, residual, branch start) of :class:`vgexamples.models.MLP`; the branch start
-#: is ``None`` (plain skips ``h + F(h)``), ``0.0`` (a learned multiplier that starts at zero,
-#: SkipInit) or ``"1/sqrt(L)"`` (the multiplier starts at one over the root of the depth).
+#: is ``None`` (plain skips ``h + F(h)``) or a number: the start of a learned multiplier of
+#: each residual branch (``branch_scale``; 0 as in SkipInit). :func:`branch_scale` also
+#: accepts ``"1/sqrt(L)"``, one over the root of the depth, for a variant of your own.
 VARIANTS: dict[str, tuple[str, bool, float | str | None]] = {
     "plain": ("none", False, None),
     "residual": ("none", True, None),
     "plain + BN": ("batch", False, None),
     "residual + BN": ("batch", True, None),
     "residual, zero branch": ("none", True, 0.0),
-    "residual, 1/sqrt(L) branch": ("none", True, "1/sqrt(L)"),
 }
-#: The variants without normalization whose residual branches start small.
-SMALL_BRANCH = ("residual, zero branch", "residual, 1/sqrt(L) branch")
+#: The variant without normalization whose residual branches start small.
+SMALL_BRANCH = "residual, zero branch"
 #: SGD with momentum for 200 steps at every depth, on three seeds.
 BUDGET = Budget(steps=200, lr=0.01, optimizer="momentum", batch_size=64, seeds=(0, 1, 2))
 
@@ -56,10 +56,12 @@ def key(label: str, depth: int) -> str:
 
 def branch_scale(start: float | str | None, depth: int) -> float | None:
     """The ``branch_scale`` argument of :class:`~vgexamples.models.MLP` for a variant's branch
-    start at ``depth`` hidden blocks."""
+    start at ``depth`` hidden blocks: ``None``, a number, or ``"1/sqrt(L)"``."""
     if start == "1/sqrt(L)":
         return 1.0 / math.sqrt(depth)
-    return start  # type: ignore[return-value]
+    if start is not None and (isinstance(start, str) or not isinstance(start, (int, float))):
+        raise ValueError(f"start must be None, a number or '1/sqrt(L)'; got {start!r}")
+    return start
 
 
 def per_block_growth(vp: VarianceProfile) -> float:
