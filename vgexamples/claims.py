@@ -186,9 +186,13 @@ def _seed_list(v: Values, key: str) -> list[float]:
 
 
 def _losses_text(values: list[float]) -> str:
-    """``"0.031, 0.043 and diverged"``: one cell per seed, in order."""
+    """``"diverge on every seed"`` or ``"end at a training loss of 0.031, 0.043 and
+    diverged"`` (one cell per seed, in order)."""
+    if not any(math.isfinite(x) for x in values):
+        return "diverge on every seed"
     cells = ["diverged" if not math.isfinite(x) else f"{x:.3f}" for x in values]
-    return cells[0] if len(cells) == 1 else ", ".join(cells[:-1]) + " and " + cells[-1]
+    joined = cells[0] if len(cells) == 1 else ", ".join(cells[:-1]) + " and " + cells[-1]
+    return "end at a training loss of " + joined
 
 
 def judge_batch_norm_description(v: Values) -> Verdict:
@@ -316,8 +320,7 @@ def judge_residual(v: Values) -> Verdict:
     exploding = all(r > 10 for r in ratio)
     text = (
         f"At {depth} hidden blocks ({seeds} seeds), with batch normalization the residual "
-        f"network ends at a training loss of {_losses_text(res_bn)} and the plain one at "
-        f"{_losses_text(plain_bn)}"
+        f"networks {_losses_text(res_bn)} and the plain ones {_losses_text(plain_bn)}"
         + (
             "; the skips make the difference."
             if skips_help
@@ -339,10 +342,10 @@ def judge_residual(v: Values) -> Verdict:
         )
     text += (
         f" Without normalization, residual networks with full branches grow the signal by "
-        f"{fmean(growth):.2f} per block and end at {_losses_text(res)}"
+        f"{fmean(growth):.2f} per block and {_losses_text(res)}"
         + ("" if trains(res) else ", so skips alone do not let them train")
         + f"; with each branch's multiplier starting at zero (growth {fmean(zero_growth):.2f} "
-        f"per block) they end at {_losses_text(zero)}"
+        f"per block) they {_losses_text(zero)}"
         + (
             ": skips train without normalization when the branches start small."
             if trains(zero)
@@ -590,8 +593,7 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "batch-norm-order",
-        "Batch normalization trains better placed after the activation function than before "
-        "it.",
+        "Batch normalization trains better placed after the activation function than before it.",
         ("trainable.batch_norm",),
         "sphx_glr_auto_examples_trainable_plot_03_batch_norm.py",
         judge_batch_norm_order,
