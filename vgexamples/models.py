@@ -173,9 +173,7 @@ class MLP(nn.Module):
         self.head = nn.Linear(width, out_features)
         #: One learned multiplier per residual branch (blocks 2..depth), or ``None``.
         self.branch_scales: nn.Parameter | None = (
-            None
-            if branch_scale is None
-            else nn.Parameter(torch.full((depth - 1,), branch_scale))
+            None if branch_scale is None else nn.Parameter(torch.full((depth - 1,), branch_scale))
         )
         init_weights(self, init, init_std)
         if gain != 1.0:

@@ -8,8 +8,8 @@ over-fitting cannot explain: they called it the degradation problem, and residua
 :math:`h \\leftarrow h + F(h)` removed it. We build plain and residual ReLU MLPs with 4, 8, 16
 and 32 hidden blocks of 32 units, with and without batch normalization, and residual MLPs
 without normalization whose branches start at zero -- the idea behind Fixup (Zhang et al. 2019)
-and SkipInit (De & Smith 2020); we look at their gradients at initialization and train every one of them
-with the same budget on three seeds.
+and SkipInit (De & Smith 2020); we look at their gradients at initialization and train every
+one of them with the same budget on several seeds.
 """
 
 # %%
