@@ -57,6 +57,42 @@ def test_norm_positions_and_residual():
     assert "residual=True" in repr(res)
 
 
+def test_branch_scale_starts_each_residual_branch_at_the_given_multiple():
+    torch.manual_seed(0)
+    full = MLP(8, 2, depth=4, width=8, activation="relu", residual=True)
+    x = torch.randn(16, 8)
+    # zero: every residual block starts as the identity, the net as block 1 -> head
+    zero = MLP(8, 2, depth=4, width=8, activation="relu", residual=True, branch_scale=0.0)
+    zero.load_state_dict(full.state_dict() | {"branch_scales": zero.branch_scales.detach()})
+    first = full.blocks[0](x)
+    assert torch.allclose(zero(x), full.head(first))
+    # one: the same function as plain skips
+    one = MLP(8, 2, depth=4, width=8, activation="relu", residual=True, branch_scale=1.0)
+    one.load_state_dict(full.state_dict() | {"branch_scales": one.branch_scales.detach()})
+    assert torch.allclose(one(x), full(x))
+    # the multipliers are learned: a zero start still gets a gradient
+    loss = zero(x).pow(2).sum()
+    loss.backward()
+    assert zero.branch_scales.shape == (3,)
+    assert zero.branch_scales.grad is not None and zero.branch_scales.grad.abs().sum() > 0
+    assert "branch_scale=0" in repr(zero)
+    assert "branch_scales" not in full.state_dict()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"branch_scale": 0.5}, ValueError, "branch_scale needs residual=True"),
+        ({"residual": True, "branch_scale": -1.0}, ValueError, "branch_scale must be a finite"),
+        ({"residual": True, "branch_scale": float("nan")}, ValueError, "branch_scale must be"),
+        ({"residual": True, "branch_scale": "small"}, TypeError, "branch_scale must be a number"),
+    ],
+)
+def test_branch_scale_is_validated(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        MLP(8, 2, depth=3, width=8, **kwargs)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "param"),
     [

@@ -107,6 +107,11 @@ class MLP(nn.Module):
         ``"before"`` or ``"after"`` the activation.
     residual
         Add identity skip connections around hidden blocks 2..depth.
+    branch_scale
+        ``None`` (default) for plain skips ``h + block(h)``; a finite number >= 0 for skips
+        ``h + a_l * block(h)`` with one learned scalar ``a_l`` per residual branch, initialized
+        at ``branch_scale`` (0 as in SkipInit, or a small value such as ``1 / sqrt(depth)``).
+        Only with ``residual=True``.
     gain
         Multiply every linear layer's weights (hidden layers and head) by this factor after
         initialization, > 0. With ``init="he"`` and ReLU units, ``gain = 1`` is the critical
@@ -132,6 +137,7 @@ class MLP(nn.Module):
         norm_position: str = "before",
         residual: bool = False,
         gain: float = 1.0,
+        branch_scale: float | None = None,
     ) -> None:
         super().__init__()
         check_int("in_features", in_features)
@@ -142,8 +148,16 @@ class MLP(nn.Module):
         check_choice("norm", norm, NORMS)
         check_choice("norm_position", norm_position, ("before", "after"))
         gain = check_positive("gain", gain)
+        if branch_scale is not None:
+            if not residual:
+                raise ValueError(
+                    "branch_scale needs residual=True (it scales the residual branches); "
+                    f"got residual=False, branch_scale={branch_scale!r}"
+                )
+            branch_scale = check_positive("branch_scale", branch_scale, allow_zero=True)
         self.activation_name = activation
         self.residual = bool(residual)
+        self.branch_scale = branch_scale
         self.blocks = nn.ModuleList()
         for i in range(depth):
             layers: list[nn.Module] = [nn.Linear(in_features if i == 0 else width, width)]
@@ -157,6 +171,10 @@ class MLP(nn.Module):
                 layers += [act, norm_layer]
             self.blocks.append(nn.Sequential(*layers))
         self.head = nn.Linear(width, out_features)
+        #: One learned multiplier per residual branch (blocks 2..depth), or ``None``.
+        self.branch_scales: nn.Parameter | None = (
+            None if branch_scale is None else nn.Parameter(torch.full((depth - 1,), branch_scale))
+        )
         init_weights(self, init, init_std)
         if gain != 1.0:
             with torch.no_grad():
@@ -176,11 +194,19 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.flatten(1)
         for i, block in enumerate(self.blocks):
-            h = h + block(h) if (self.residual and i > 0) else block(h)
+            if not (self.residual and i > 0):
+                h = block(h)
+            elif self.branch_scales is None:
+                h = h + block(h)
+            else:
+                h = h + self.branch_scales[i - 1] * block(h)
         return self.head(h)
 
     def extra_repr(self) -> str:
-        return f"activation={self.activation_name!r}, residual={self.residual}"
+        text = f"activation={self.activation_name!r}, residual={self.residual}"
+        if self.branch_scale is not None:
+            text += f", branch_scale={self.branch_scale:g}"
+        return text
 
 
 def _make_norm(norm: str, width: int) -> nn.Module | None:

@@ -25,7 +25,16 @@ from ..results import record
 from ..runtime import resolve_device
 from ..train import Budget, History, check_budget, train, train_mlp
 
-__all__ = ["BATCH_NORM_BUDGET", "BUDGET", "GRID", "KEY", "Optimizers", "run"]
+__all__ = [
+    "BATCH_NORM_BUDGET",
+    "BUDGET",
+    "GRID",
+    "KEY",
+    "TARGET_LOSS",
+    "Optimizers",
+    "run",
+    "steps_to",
+]
 
 KEY = "trainable.optimizers"
 #: The network plain SGD leaves at chance level.
@@ -43,6 +52,15 @@ GRID: dict[str, tuple[float, ...]] = {
 BUDGET = Budget(steps=300, lr=GRID["sgd"][0], optimizer="sgd", batch_size=64, eval_every=50)
 #: The same network with batch normalization, trained by plain SGD with the same steps.
 BATCH_NORM_BUDGET = BUDGET.replace(optimizer="sgd", lr=0.1)
+#: The training loss whose first crossing :func:`steps_to` reports in the summary.
+TARGET_LOSS = 1.0
+
+
+def steps_to(history: History, loss: float = TARGET_LOSS) -> float:
+    """First evaluated step at which the full training loss is below ``loss`` (``inf`` if
+    never)."""
+    pairs = zip(history.eval_step, history.train_loss, strict=True)
+    return next((float(step) for step, value in pairs if value < loss), math.inf)
 
 
 @dataclass
@@ -98,6 +116,12 @@ class Optimizers:
             "window": self.window,
             "chance_loss": math.log(10),
             "batchnorm_sgd_loss": self.batch_norm[seed].final_train_loss,
+            "batchnorm_sgd_losses": [
+                self.batch_norm[s].final_train_loss for s in self.budget.seeds
+            ],
+            "target_loss": TARGET_LOSS,
+            "eval_every": self.budget.eval_every,
+            "batchnorm_sgd_steps_to_target": steps_to(self.batch_norm[seed]),
             "best_adaptive_loss": min(
                 self.final_loss(o) for o in self.grid if o not in ("sgd", "momentum")
             ),
@@ -106,6 +130,7 @@ class Optimizers:
             out[f"{opt}_best_lr"] = self.best[opt]
             out[f"{opt}_best_loss"] = self.final_loss(opt)
             out[f"{opt}_update_first_over_last"] = self.first_over_last(opt)
+            out[f"{opt}_steps_to_target"] = steps_to(self.runs[opt, self.best[opt], seed][0])
         return out
 
 
