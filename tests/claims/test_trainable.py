@@ -354,8 +354,12 @@ def test_adaptive_methods_flatten_the_update_ratio(opt):
 # -- the claims page's verdicts, from the same summaries -----------------------------------
 def test_claims_page_verdicts(speed, init, bn, res, opt):
     conditional = "holds only under conditions"
-    assert c.judge_learning_speed(speed.summary()).verdict == conditional
-    assert c.judge_initialization(init.summary()).verdict == conditional
+    speed_verdict = c.judge_learning_speed(speed.summary())
+    assert speed_verdict.verdict == conditional
+    assert "overstates" in speed_verdict.evidence
+    init_verdict = c.judge_initialization(init.summary())
+    assert init_verdict.verdict == conditional
+    assert "ReLU under Xavier" in init_verdict.evidence.split("failing:")[1]
     assert c.judge_batch_norm_description(bn.summary()).verdict == "false here"
     assert c.judge_batch_norm_order(bn.summary()).verdict == conditional
     assert c.judge_residual(res.summary()).verdict == conditional
