@@ -141,6 +141,7 @@ class BatchNorm:
                 out[f"{act}_{norm}_steps_to_target"] = self.steps_to(act, norm)
         out["target_loss"] = TARGET_LOSS
         out["eval_every"] = self.budget.eval_every
+        out["steps"] = self.budget.steps
         for act in ORDER_ACTIVATIONS:
             for budget in self.order_budgets:
                 tag = f"{act}_lr{str(budget.lr).replace('.', '_')}"
