@@ -93,7 +93,7 @@ CASES = [
     # Ioffe & Szegedy (2015)
     (
         p.compare_ioffe,
-        {**_BN, "sgd_best_loss": 2.31, "sigmoid_batch_steps_to_target": 50.0},
+        {**_BN, "sgd_best_loss": 2.31, "sigmoid_batch_steps_to_target": 50.0, "steps": 1000},
         "reproduces",
     ),
     (p.compare_ioffe, {**_BN, "sgd_best_loss": 2.31}, "reproduces qualitatively"),
