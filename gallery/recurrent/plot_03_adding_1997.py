@@ -51,8 +51,9 @@ plt.show()
 #
 # The baselines change with the scale: the target's variance is about
 # :math:`2 \times (1/3)/16 = 1/24` (a little less, because a marked value at the first step is
-# set to 0), and a model that remembers only :math:`X_2` is left with about
-# :math:`\operatorname{Var}(X_1)/16 \approx 1/48`. Both are measured on the test set.
+# set to 0), and a model that remembers only the later of the two marked values is left with
+# the variance of the earlier one over 16, about :math:`1/48`. Both are measured on the test
+# set.
 print(ADDING_BUDGET)
 result = adding.run_paper(device=device)
 (length,) = result.lengths

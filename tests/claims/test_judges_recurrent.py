@@ -74,7 +74,8 @@ def test_real_summary_verdict():
     """The page's budget and seed: the verdict the data give, pinned."""
     short = adding.run_lengths(lengths=(25,), budget=ADDING_BUDGET, device="cpu")
     long = adding.run_long(budget=ADDING_BUDGET, device="cpu")
-    v = c.judge_gated({**short.summary(), **long.summary()})
+    # as the claims page merges them: recurrent.adding, then recurrent.long (with its length)
+    v = c.judge_gated({**short.summary(), **long.summary(), "length": long.lengths[0]})
     assert v.verdict == "holds only under conditions"
     assert "the LSTM at length 100" in v.evidence
     assert "all three lose the gradient" in v.evidence
