@@ -46,8 +46,9 @@ plt.show()
 # Our sequences all have exactly :math:`T` steps (the paper drew lengths between :math:`T` and
 # :math:`T + T/10`), the cells have 32 hidden units and are trained with Adam for 500 steps of
 # 64 sequences, while the paper trained until its stopping rule was met; and the shortest
-# length the paper reports is :math:`T = 100`. Length 25 is where this budget separates the cells; it is
-# far from the paper's lengths, and the comparison below is one of setups, not of results.
+# length the paper reports is :math:`T = 100`. Length 25 is where this budget separates the
+# cells; it is far from the paper's lengths, and the comparison below is one of setups, not
+# of results.
 #
 # The baselines change with the scale: the target's variance is about
 # :math:`2 \times (1/3)/16 = 1/24` (a little less, because a marked value at the first step is
