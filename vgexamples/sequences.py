@@ -1,9 +1,13 @@
 """Sequence tasks and recurrent models: the adding problem, RNN/LSTM/GRU regressors, and the
 gradient with respect to every hidden state (the gradient *through time*).
 
-* :func:`adding_problem` / :func:`make_adding_split` -- the adding problem of Hochreiter &
-  Schmidhuber (1997): a sequence of random numbers with two of them marked; the target is
-  their sum, so the network must carry information across the whole sequence.
+* :func:`adding_problem` / :func:`make_adding_split` -- the adding problem: a sequence of
+  random numbers with two of them marked; the target is their sum, so the network must carry
+  information across the sequence. Two variants (:data:`ADDING_VARIANTS`): the later one the
+  site trains on (values in [0, 1], one marker in each half, the raw sum, as in Le, Jaitly &
+  Hinton 2015) and the original of Hochreiter & Schmidhuber (1997, Experiment 4).
+* :func:`baseline_mse`, :func:`last_value_baseline_mse`, :func:`fraction_correct` -- the
+  mean predictor, the short-memory predictor, and the 1997 paper's criterion.
 * :class:`RecurrentRegressor` -- a one-layer ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` read out by
   a linear layer at the last time step.
 * :func:`hidden_gradient_norms` -- per-time-step norms of :math:`\\partial L / \\partial h_t`
@@ -26,50 +30,92 @@ from .train import Budget, History, check_budget, train
 __all__ = [
     "ADDING_BASELINE_MSE",
     "ADDING_BUDGET",
+    "ADDING_LAST_VALUE_MSE",
+    "ADDING_VARIANTS",
     "CELLS",
+    "PAPER_TOLERANCE",
     "SUCCESS_FRACTION",
     "RecurrentRegressor",
     "TimeProfile",
     "adding_problem",
     "baseline_mse",
+    "fraction_correct",
     "hidden_gradient_norms",
+    "last_value_baseline_mse",
+    "last_value_prediction",
     "make_adding_split",
     "solved",
+    "target_range",
     "train_adding",
 ]
 
 #: Recurrent cell names accepted by :class:`RecurrentRegressor`.
 CELLS = ("rnn", "lstm", "gru")
 
-#: Test MSE of always predicting the mean target: the target is the sum of two independent
-#: uniform(0, 1) numbers, whose variance is ``2 * 1/12 = 1/6``.
+#: The adding-problem variants :func:`adding_problem` draws: ``"le2015"``, the later variant the
+#: site trains on (values uniform in [0, 1], one marker in each half, target the raw sum, as in
+#: Le, Jaitly & Hinton 2015), and ``"hochreiter1997"``, the original (Hochreiter & Schmidhuber
+#: 1997, Experiment 4; see :func:`adding_problem`).
+ADDING_VARIANTS = ("le2015", "hochreiter1997")
+
+#: Test MSE of always predicting the mean target (``"le2015"`` variant): the target is the sum
+#: of two independent uniform(0, 1) numbers, whose variance is ``2 * 1/12 = 1/6``.
 ADDING_BASELINE_MSE = 1.0 / 6.0
+
+#: Test MSE of a model that remembers only the last marked value ``X2`` and predicts
+#: ``X2 + E[X1] = X2 + 1/2`` (``"le2015"`` variant): its error is ``X1 - 1/2``, whose mean square
+#: is ``Var(X1) = 1/12``.
+ADDING_LAST_VALUE_MSE = 1.0 / 12.0
+
+#: The 1997 paper's criterion: a sequence is processed correctly when the absolute error at
+#: its end is below this, on a target that lies in [0, 1] (see :func:`fraction_correct`).
+PAPER_TOLERANCE = 0.04
 
 #: The budget of every adding-problem run on the site: Adam, 500 steps of 64 sequences,
 #: evaluated once at the end.
 ADDING_BUDGET = Budget(steps=500, lr=0.01, optimizer="adam", batch_size=64)
 
 #: A run *solves* the adding problem when its test MSE is below this fraction of the
-#: mean-predictor's MSE (see :func:`solved`).
+#: mean-predictor's MSE (see :func:`solved`): ``1/60`` for the ``"le2015"`` variant. The
+#: threshold is this site's convention, not a paper's.
 SUCCESS_FRACTION = 0.1
 
 
 def adding_problem(
-    n: int, length: int, *, generator: torch.Generator | None = None, seed: int | None = None
+    n: int,
+    length: int,
+    *,
+    variant: str = "le2015",
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``n`` sequences of the adding problem.
 
     Each sequence has ``length`` steps and two input channels: channel 0 holds independent
-    uniform(0, 1) numbers, channel 1 is a marker that is 1 at exactly two positions (one drawn
-    uniformly in the first half of the sequence, one in the second half) and 0 elsewhere. The
-    target is the sum of the two marked numbers.
+    random numbers, channel 1 holds the markers. The two variants (:data:`ADDING_VARIANTS`):
+
+    ``"le2015"`` (the default, the variant the site trains on)
+        Values uniform in [0, 1]; the marker is 1 at exactly two positions, one drawn uniformly
+        in the first half of the sequence and one in the second half, and 0 elsewhere. The
+        target is the sum of the two marked values, in [0, 2].
+    ``"hochreiter1997"`` (Hochreiter & Schmidhuber 1997, Experiment 4)
+        Values uniform in [-1, 1]. The first marked position is drawn among the first ten,
+        the second among the other positions of the first ``length // 2 - 1``; the marker is
+        1 there, -1 at the first and last positions when they are not marked, 0 elsewhere. A
+        marked value at the first position is set to 0 (the paper: "we set X1 to zero"). The
+        target is ``0.5 + (X1 + X2) / 4``, in [0, 1]. One difference from the paper: every
+        sequence here has exactly ``length`` steps, where the paper drew lengths between
+        ``T`` and ``T + T/10``.
 
     Parameters
     ----------
     n
         Number of sequences, >= 1.
     length
-        Sequence length ``T``, >= 2.
+        Sequence length ``T``: >= 2, and >= 22 for ``"hochreiter1997"`` (so that the first
+        ten positions lie among the first ``T/2 - 1``).
+    variant
+        One of :data:`ADDING_VARIANTS`.
     generator, seed
         Source of randomness: an existing ``torch.Generator`` or a seed for a new one
         (default seed 0). Give at most one.
@@ -80,7 +126,8 @@ def adding_problem(
         ``x`` shaped ``(n, length, 2)`` and ``y`` shaped ``(n, 1)``, both float32.
     """
     check_int("n", n)
-    check_int("length", length, minimum=2)
+    check_choice("variant", variant, ADDING_VARIANTS)
+    check_int("length", length, minimum=22 if variant == "hochreiter1997" else 2)
     if generator is not None and seed is not None:
         raise ValueError("give either generator or seed, not both")
     if generator is None:
@@ -88,27 +135,84 @@ def adding_problem(
         generator = torch.Generator().manual_seed(seed)
     elif not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
-    values = torch.rand(n, length, generator=generator)
-    half = length // 2
-    first = torch.randint(0, half, (n,), generator=generator)
-    second = torch.randint(half, length, (n,), generator=generator)
-    marker = torch.zeros(n, length)
     rows = torch.arange(n)
+    if variant == "le2015":
+        values = torch.rand(n, length, generator=generator)
+        half = length // 2
+        first = torch.randint(0, half, (n,), generator=generator)
+        second = torch.randint(half, length, (n,), generator=generator)
+        marker = torch.zeros(n, length)
+        marker[rows, first] = 1.0
+        marker[rows, second] = 1.0
+        y = (values * marker).sum(1, keepdim=True)
+        return torch.stack([values, marker], dim=-1), y
+    values = 2.0 * torch.rand(n, length, generator=generator) - 1.0
+    first = torch.randint(0, 10, (n,), generator=generator)
+    # The second position: uniform among the first length // 2 - 1 positions other than the
+    # first marked one (which always lies among them, since length >= 22).
+    window = length // 2 - 1
+    second = torch.randint(0, window - 1, (n,), generator=generator)
+    second = second + (second >= first).long()
+    values[:, 0] = torch.where((first == 0) | (second == 0), 0.0, values[:, 0])
+    marker = torch.zeros(n, length)
+    marker[:, 0] = -1.0
+    marker[:, -1] = -1.0
     marker[rows, first] = 1.0
     marker[rows, second] = 1.0
-    y = (values * marker).sum(1, keepdim=True)
+    y = 0.5 + (values * (marker == 1.0)).sum(1, keepdim=True) / 4.0
     return torch.stack([values, marker], dim=-1), y
 
 
+def target_range(variant: str) -> tuple[float, float]:
+    """The interval the adding problem's target lies in: ``(0, 2)`` for ``"le2015"``,
+    ``(0, 1)`` for ``"hochreiter1997"``."""
+    check_choice("variant", variant, ADDING_VARIANTS)
+    return (0.0, 2.0) if variant == "le2015" else (0.0, 1.0)
+
+
+def fraction_correct(
+    prediction: torch.Tensor, target: torch.Tensor, *, variant: str = "le2015"
+) -> float:
+    """Fraction of sequences processed correctly by the 1997 paper's criterion.
+
+    Hochreiter & Schmidhuber (1997) count a sequence as correct when the absolute error at its
+    end is below :data:`PAPER_TOLERANCE` (0.04), on their target in [0, 1]. For the
+    ``"le2015"`` variant, whose target lies in [0, 2], the error is first mapped linearly onto
+    the same [0, 1] scale (divided by 2), so the criterion is an absolute error below 0.08.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or either tensor holds NaN or inf.
+    """
+    check_finite_tensor("prediction", prediction)
+    check_finite_tensor("target", target)
+    if prediction.shape != target.shape:
+        raise ValueError(
+            "prediction and target must have the same shape; got "
+            f"{tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
+    lo, hi = target_range(variant)
+    error = (prediction.detach().float() - target.float()).abs() / (hi - lo)
+    return float((error < PAPER_TOLERANCE).float().mean())
+
+
 def make_adding_split(
-    length: int, *, n_train: int = 8000, n_test: int = 1000, seed: int = 0
+    length: int,
+    *,
+    n_train: int = 8000,
+    n_test: int = 1000,
+    seed: int = 0,
+    variant: str = "le2015",
 ) -> Split:
     """A train/test :class:`~vgexamples.data.Split` of the adding problem of one length.
 
     Parameters
     ----------
     length
-        Sequence length ``T``, >= 2.
+        Sequence length ``T``, >= 2 (>= 22 for ``"hochreiter1997"``).
+    variant
+        One of :data:`ADDING_VARIANTS` (see :func:`adding_problem`).
     n_train, n_test
         Number of training and test sequences, >= 1.
     seed
@@ -118,8 +222,8 @@ def make_adding_split(
     check_int("n_test", n_test)
     check_int("seed", seed, minimum=0)
     gen = torch.Generator().manual_seed(seed)
-    x_train, y_train = adding_problem(n_train, length, generator=gen)
-    x_test, y_test = adding_problem(n_test, length, generator=gen)
+    x_train, y_train = adding_problem(n_train, length, variant=variant, generator=gen)
+    x_test, y_test = adding_problem(n_test, length, variant=variant, generator=gen)
     return Split(x_train, y_train, x_test, y_test)
 
 
@@ -129,6 +233,44 @@ def baseline_mse(data: Split) -> float:
         raise TypeError(f"data must be a vgexamples.data.Split; got {type(data).__name__}")
     mean = data.y_train.float().mean()
     return float(((data.y_test.float() - mean) ** 2).mean())
+
+
+def _last_marked_value(x: torch.Tensor) -> torch.Tensor:
+    # Index of the last position whose marker is 1, then the value there.
+    marked = x[..., 1] == 1.0
+    position = torch.arange(x.shape[1]).expand_as(marked)
+    last = torch.where(marked, position, -1).max(dim=1).values
+    return x[torch.arange(len(x)), last, 0]
+
+
+def last_value_baseline_mse(data: Split) -> float:
+    """Test MSE of a predictor that remembers only the last marked value.
+
+    It predicts ``a * X2 + b``, where ``X2`` is the value at the last marked position and
+    ``a, b`` are the least-squares fit on the training set. For the ``"le2015"`` variant the
+    fit is ``a = 1, b = E[X1] = 1/2``, and the MSE is ``Var(X1) = 1/12``
+    (:data:`ADDING_LAST_VALUE_MSE`): the score of a model with a memory one marker long.
+    """
+    pred = last_value_prediction(data).double()
+    return float(((data.y_test.double() - pred) ** 2).mean())
+
+
+def last_value_prediction(data: Split) -> torch.Tensor:
+    """The short-memory predictor's predictions on ``data.x_test``, shaped like ``y_test``
+    (see :func:`last_value_baseline_mse`)."""
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be a vgexamples.data.Split; got {type(data).__name__}")
+    if data.x_train.dim() != 3 or data.x_train.shape[-1] != 2:
+        raise ValueError(
+            "data must hold adding-problem sequences shaped (N, T, 2); got "
+            f"{tuple(data.x_train.shape)}"
+        )
+    x2 = _last_marked_value(data.x_train).double()
+    y = data.y_train[:, 0].double()
+    design = torch.stack([x2, torch.ones_like(x2)], dim=1)
+    coef = torch.linalg.lstsq(design, y.unsqueeze(1)).solution[:, 0]
+    pred = coef[0] * _last_marked_value(data.x_test).double() + coef[1]
+    return pred.float().unsqueeze(1)
 
 
 def solved(test_mse: float, *, baseline: float = ADDING_BASELINE_MSE) -> bool:
@@ -328,6 +470,7 @@ def train_adding(
     hidden_size: int = 32,
     n_train: int = 8000,
     data: Split | None = None,
+    variant: str = "le2015",
     device: torch.device | str | None = None,
     **model_kwargs,
 ) -> tuple[RecurrentRegressor, History]:
@@ -352,6 +495,8 @@ def train_adding(
         Hidden units, and training sequences drawn when ``data`` is not given.
     data
         A ready-made split (e.g. from :func:`make_adding_split`) to reuse across runs.
+    variant
+        One of :data:`ADDING_VARIANTS`, for the split drawn when ``data`` is not given.
     device
         Where to train.
     **model_kwargs
@@ -366,8 +511,9 @@ def train_adding(
     check_choice("cell", cell, CELLS)
     check_int("seed", seed, minimum=0)
     check_budget(budget)
+    check_choice("variant", variant, ADDING_VARIANTS)
     if data is None:
-        data = make_adding_split(length, n_train=n_train, seed=0)
+        data = make_adding_split(length, n_train=n_train, seed=0, variant=variant)
     torch.manual_seed(seed)
     model = RecurrentRegressor(cell, data.x_train.shape[-1], hidden_size, **model_kwargs)
     hist = train(model, data, loss="mse", seed=seed, device=device, **budget.train_kwargs())
