@@ -213,6 +213,23 @@ CASES += [
 ]
 
 
+def _adding(length, rnn, lstm, gru, short=0.31):
+    return {
+        "lengths": [length],
+        f"rnn_t{length}_correct": rnn,
+        f"lstm_t{length}_correct": lstm,
+        f"gru_t{length}_correct": gru,
+        f"last_value_correct_t{length}": short,
+    }
+
+
+CASES += [
+    (p.compare_hochreiter, _adding(100, 0.13, 0.97, 0.98), "reproduces"),
+    (p.compare_hochreiter, _adding(25, 0.13, 0.145, 0.98), "reproduces qualitatively"),
+    (p.compare_hochreiter, _adding(25, 0.13, 0.145, 0.5), "differs"),
+]
+
+
 @pytest.mark.parametrize(("compare", "values", "status"), CASES)
 def test_every_outcome_is_reachable(compare, values, status):
     outcome = compare(values)
