@@ -49,9 +49,9 @@ GAIN = 1.5
 MLP_BUDGET = Budget(steps=200, lr=0.05, optimizer="sgd", batch_size=64, seeds=(0, 1, 2))
 #: Thresholds of the MLP sweep.
 MLP_THRESHOLDS = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3)
-#: Thresholds of the sweep on the vanishing-gradient network (its gradient norm at
-#: initialization lies between the first two).
-VANISHING_THRESHOLDS = (0.01, 0.1, 1.0)
+#: Thresholds of the sweep on the vanishing-gradient network: its gradient norm stays above
+#: both during training, so norm clipping at either changes every step.
+VANISHING_THRESHOLDS = (0.01, 0.1)
 #: Plain SGD for 200 steps, on three seeds, for every clipping setting of the RNN.
 RNN_BUDGET = Budget(steps=200, lr=0.1, optimizer="sgd", batch_size=64, seeds=(0, 1, 2))
 #: Thresholds of the RNN sweep.
