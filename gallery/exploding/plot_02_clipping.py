@@ -113,7 +113,7 @@ print(
 # training we ran the network on the training images and counted its *dead* ReLU units: units
 # that output zero for every image, so that they pass no gradient and can no longer learn.
 # Per setting, the mean share of clipped steps over the seeds and the range of dead units.
-print(f"{'setting':>14} | {'steps clipped':>13} | {'dead units (seeds)':>18}")
+print(f"{'setting':>15} | {'steps clipped':>13} | {'dead units (seeds)':>18}")
 for mode in ("value", "norm"):
     for t in result.thresholds:
         mine = [r for r in runs if r.mode == mode and r.threshold == t]

@@ -141,8 +141,9 @@ class Sweep:
     def summary(self) -> dict[str, object]:
         """The numbers recorded for the pages: per kind and threshold, the failure and
         divergence fractions, the median final loss, the mean share of steps the clipping
-        changed and the largest share of dead units; the same for the vanishing-gradient
-        network (keys starting ``vanishing_``) when it was swept."""
+        changed (``_clipped_share``) and the largest and smallest share of dead units over the
+        seeds (``_dead``, ``_dead_min``; models with activation modules only); the same for
+        the vanishing-gradient network (keys starting ``vanishing_``) when it was swept."""
         s = summarize_sweep(self.runs)
         out: dict[str, object] = {
             "budget": str(self.budget),
@@ -158,7 +159,10 @@ class Sweep:
             out[f"{mode}_median_loss"] = s[mode]["median_loss"].tolist()
             out[f"{mode}_best_failed"] = float(np.min(s[mode]["failed"]))
             out[f"{mode}_clipped_share"] = _per_threshold(self.runs, mode, "clipped_share", np.mean)
-            out[f"{mode}_dead"] = _per_threshold(self.runs, mode, "dead_fraction", np.max)
+            dead = _per_threshold(self.runs, mode, "dead_fraction", np.max)
+            if not all(math.isnan(d) for d in dead):  # a model without activation modules
+                out[f"{mode}_dead"] = dead
+                out[f"{mode}_dead_min"] = _per_threshold(self.runs, mode, "dead_fraction", np.min)
         if self.clipped is not None:
             out["max_norm_growth"] = self.clipped.max_norm_growth
             out["n_parameters"] = self.clipped.n_parameters
