@@ -160,10 +160,12 @@ def judge_saturation(v: Values) -> Verdict:
             "judge_saturation needs at least one pair {act}_{init}_ratio and "
             "{act}_{init}_median_saturated, act in sigmoid/tanh, init in default/xavier/he"
         )
+    from .activations import SATURATION_FRACTION
+
     criterion = (
         f"A first/last weight-gradient ratio below {_VANISHED:g} counts as vanished; a network "
         f"whose median layer has more than {_SATURATED:.0%} of its units saturated (derivative "
-        f"below 5% of its maximum) counts as saturated, one with less than "
+        f"below {SATURATION_FRACTION:.0%} of its maximum) counts as saturated, one with less than "
         f"{_UNSATURATED:.0%} as unsaturated. Holds if at least one network vanishes, every "
         f"vanished network is saturated and no network with a ratio above {_HEALTHY:g} is; "
         "false here if at least one network vanishes and every vanished network is "

@@ -17,6 +17,7 @@ activation alone does not decide the outcome, and for three seeds of the initial
 # -----
 import matplotlib.pyplot as plt
 
+from vgexamples.activations import SATURATION_FRACTION
 from vgexamples.diagnostics import FLOAT32_EPS
 from vgexamples.experiments import gradients_at_init
 from vgexamples.plotting import plot_histograms, plot_layer_values, use_style
@@ -126,11 +127,13 @@ plt.show()
 # %%
 # Saturation and dead units at initialization
 # -------------------------------------------
-# For sigmoid and tanh, the fraction of saturated units in a layer (derivative below 5% of its
-# maximum), summarized over the 20 hidden layers by the median (the typical layer) and the
-# largest. For the rectifiers saturation is not defined (a dash); instead, the share of units
-# that output zero for every image of the batch (dead units), in the first and the last hidden
-# layer. He initialization, seed 0.
+# For sigmoid and tanh, the fraction of saturated units in a layer (derivative below
+# :data:`~vgexamples.activations.SATURATION_FRACTION` of its maximum), summarized over the
+# hidden layers by the median (the typical layer) and the largest. For the rectifiers
+# saturation is not defined (a dash); instead, the share of units that output zero for every
+# image of the batch (dead units), in the first and the last hidden layer. He initialization,
+# seed 0.
+print(f"saturated: derivative below {SATURATION_FRACTION:.0%} of its maximum")
 header = f"{'saturated: median':>17} {'largest':>7} | {'dead: first':>11} {'last':>5}"
 print(f"{'activation':>11} | {header}")
 for name in names:
@@ -173,9 +176,10 @@ for name in ["tanh", "sigmoid"]:
 # last layer's under all three initializations -- and the forward signal collapses with it: by
 # the last hidden layer every image produces the same hidden vector to float32 rounding
 # (exactly the same in some seeds under PyTorch's default initialization). A deep sigmoid
-# network at initialization therefore fails twice over: its early layers receive almost no
+# network at initialization therefore has two problems: its early layers receive almost no
 # gradient, and its late layers receive nothing that tells one image from another. The median
-# sigmoid layer has no saturated unit, so saturation is not what does either. Under PyTorch's
+# sigmoid layer has almost no saturated units (under 5% in every initialization and seed), so
+# saturation does not explain either failure. Under PyTorch's
 # default initialization every activation, ReLU included, shows a vanishing gradient at this
 # depth and a last hidden layer whose spread across images is below one in a thousand: the
 # culprit there is the weight scale, not the nonlinearity. Under Xavier and He initialization
