@@ -11,11 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 import torch
+from torch import nn
 
 from vgexamples.clipping import (
     clip_gradient,
     clipping_sweep,
     cosine_similarity,
+    dead_unit_fraction,
     plot_clipping_sweep,
     summarize_sweep,
     sweep_table,
@@ -108,3 +110,46 @@ def test_sweep_table_one_line_per_setting(tiny_sweep):
         for r in tiny_sweep
     ]
     assert all(line.endswith("- (every run diverged)") for line in sweep_table(diverged))
+
+
+def test_sweep_counts_clipped_steps_and_dead_units(tiny_sweep):
+    none = [r for r in tiny_sweep if r.mode == "none"]
+    assert all(math.isnan(r.clipped_share) for r in none)
+    for r in tiny_sweep:
+        assert 0.0 <= r.dead_fraction <= 1.0
+        if r.mode != "none":
+            assert 0.0 <= r.clipped_share <= 1.0
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(40, 4, generator=gen)
+    data = make_split(x, (x[:, 0] > 0).long(), seed=0)
+    runs = clipping_sweep(
+        lambda: MLP(4, 2, depth=2, width=8, init="he"),
+        data,
+        thresholds=[1e-9, 1e9],
+        seeds=[0],
+        include_unclipped=False,
+        steps=4,
+        lr=0.1,
+        device="cpu",
+    )
+    share = {(r.mode, r.threshold): r.clipped_share for r in runs}
+    assert share["value", 1e-9] == share["norm", 1e-9] == 1.0  # every step clipped
+    assert share["value", 1e9] == share["norm", 1e9] == 0.0  # none
+
+
+def test_dead_unit_fraction():
+    net = MLP(3, 2, depth=2, width=4, activation="relu", init="he")
+    with torch.no_grad():
+        first = net.linears[0]
+        first.weight[:2] = 0.0
+        first.bias[:2] = -1.0  # two of the four first-layer units output 0 for every input
+        first.bias[2:] = 10.0
+        first.weight[2:] = 0.0  # the other two output 10: alive
+    x = torch.randn(16, 3)
+    frac = dead_unit_fraction(net, x)
+    second_layer_dead = float((net.blocks[1](net.blocks[0](x)) == 0).all(dim=0).float().mean())
+    assert frac == pytest.approx((2 + 4 * second_layer_dead) / 8)
+    assert net.training  # left in the mode it was in
+    assert math.isnan(dead_unit_fraction(nn.Sequential(nn.Linear(3, 2)), x))
+    with pytest.raises(TypeError, match="model"):
+        dead_unit_fraction("net", x)

@@ -4,7 +4,14 @@ import pytest
 import torch
 from torch import nn
 
-from vgexamples.diagnostics import Recorder, activation_stats, gradient_profile, gradient_values
+from vgexamples.diagnostics import (
+    FLOAT32_EPS,
+    Recorder,
+    activation_stats,
+    example_spread,
+    gradient_profile,
+    gradient_values,
+)
 from vgexamples.models import MLP
 
 
@@ -137,3 +144,46 @@ def test_gradient_values_are_the_flattened_gradients():
     assert torch.equal(both, torch.cat([g, acts]))
     with pytest.raises(ValueError, match="which"):
         gradient_values(net, x, y, "biases")
+
+
+def test_example_spread_measures_differences_between_examples():
+    same = torch.tensor([[0.5, 0.25, 3.0]]).repeat(8, 1)
+    assert example_spread(same) == 0.0
+    assert example_spread(torch.zeros(4, 3)) == 0.0
+    # one unit, values +-1: std 1, root-mean-square 1
+    assert example_spread(torch.tensor([[1.0], [-1.0]])) == pytest.approx(1.0)
+    # a constant offset shrinks the relative spread: values 10 +- 1
+    assert example_spread(torch.tensor([[11.0], [9.0]])) == pytest.approx(1 / math.sqrt(101))
+    # conv maps: channels are the units
+    conv = torch.zeros(2, 3, 2, 2)
+    conv[0, 1] = 1.0
+    assert example_spread(conv) > 0
+
+
+def test_example_spread_resolves_float32_rounding():
+    base = torch.full((6, 4), 0.5)
+    one_step = base.clone()
+    one_step[::2] = torch.nextafter(one_step[::2], torch.tensor(1.0))  # one float32 step up
+    assert 0 < example_spread(one_step) < FLOAT32_EPS
+    assert example_spread(base + 1e-3 * torch.arange(6.0)[:, None]) > 100 * FLOAT32_EPS
+
+
+def test_example_spread_bad_input():
+    with pytest.raises(TypeError, match="output"):
+        example_spread([[1.0], [2.0]])
+    with pytest.raises(ValueError, match="two examples"):
+        example_spread(torch.ones(1, 3))
+    with pytest.raises(ValueError, match="two examples"):
+        example_spread(torch.ones(5))
+    with pytest.raises(ValueError, match="finite"):
+        example_spread(torch.tensor([[1.0], [math.nan]]))
+
+
+def test_profile_records_the_spread_per_activation_layer():
+    torch.manual_seed(0)
+    net = MLP(6, 3, depth=3, width=5, activation="tanh")
+    x, y = torch.randn(7, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    prof = gradient_profile(net, x, y)
+    assert len(prof.spread) == 3
+    assert prof.spread == [example_spread(a) for a in prof.activations.values()]
+    assert math.isnan(activation_stats("Tanh", torch.ones(1, 3))["spread"])

@@ -9,7 +9,9 @@ Both kinds call PyTorch's own ``torch.nn.utils.clip_grad_value_`` and
   ``c / ||g||`` when ``||g|| > c`` -- the direction is kept, only the length shrinks.
 
 :func:`clipping_sweep` trains the same model under no clipping and under each kind of clipping
-over a range of thresholds and seeds, and records which runs diverged and the final loss.
+over a range of thresholds and seeds, and records which runs diverged, the final loss, the
+share of steps at which the clipping changed the gradient, and the share of dead units at the
+end.
 """
 
 from __future__ import annotations
@@ -24,16 +26,20 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_finite_tensor, check_positive, check_seeds
+from .activations import ACTIVATION_TYPES
 from .data import Split
+from .diagnostics import Recorder, activation_stats
 from .plotting import PALETTE
 from .train import train
 
 __all__ = [
     "CLIP_MODES",
+    "DEAD_PROBE",
     "SweepRun",
     "clip_gradient",
     "clipping_sweep",
     "cosine_similarity",
+    "dead_unit_fraction",
     "plot_clipping_sweep",
     "summarize_sweep",
     "sweep_table",
@@ -41,6 +47,8 @@ __all__ = [
 
 #: Clipping kinds accepted by :func:`clip_gradient` and :func:`clipping_sweep`.
 CLIP_MODES = ("value", "norm")
+#: Training examples a finished run of :func:`clipping_sweep` is run on to count dead units.
+DEAD_PROBE = 2048
 
 
 def clip_gradient(grad: torch.Tensor, mode: str, threshold: float) -> torch.Tensor:
@@ -101,6 +109,15 @@ class SweepRun:
     failed
         True if the run diverged or ended with a loss no better than ``fail_above`` (see
         :func:`clipping_sweep`).
+    clipped_share
+        Share of the training steps at which the clipping changed the gradient (its global
+        norm above ``threshold`` for norm clipping, some component above it in absolute value
+        for value clipping); ``nan`` without clipping.
+    dead_fraction
+        At the end of a run that did not diverge, the share of the model's activation units
+        (outputs of its activation modules) that are exactly zero for every one of the first
+        :data:`DEAD_PROBE` training examples -- dead ReLU units, which receive no gradient;
+        ``nan`` for a diverged run or a model without activation modules.
     """
 
     mode: str
@@ -110,6 +127,57 @@ class SweepRun:
     stop_step: int | None
     final_loss: float
     failed: bool
+    clipped_share: float = math.nan
+    dead_fraction: float = math.nan
+
+
+class _ClipCounter:
+    """Callback counting the steps at which clipping at ``threshold`` changes the gradient."""
+
+    def __init__(self, mode: str, threshold: float) -> None:
+        self.mode, self.threshold = mode, threshold
+        self.steps = 0
+        self.clipped = 0
+
+    def after_backward(self, step: int, model: nn.Module) -> None:
+        grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
+        if self.mode == "norm":
+            size = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
+        else:
+            size = max(float(g.abs().max()) for g in grads)
+        self.steps += 1
+        self.clipped += size > self.threshold
+
+    @property
+    def share(self) -> float:
+        return self.clipped / self.steps if self.steps else math.nan
+
+
+def dead_unit_fraction(model: nn.Module, x: torch.Tensor) -> float:
+    """Share of the units of ``model``'s activation modules whose output is exactly zero for
+    every example of ``x`` (``nan`` if the model has no activation module).
+
+    The model is run once under ``torch.no_grad()`` in eval mode and left as it was.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) < 1:
+        raise ValueError("x must be a tensor holding at least one example")
+    if not any(isinstance(m, ACTIVATION_TYPES) for m in model.modules()):
+        return math.nan
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), Recorder(model, layers={}) as rec:
+            model(x)
+            dead = total = 0.0
+            for name, out in rec.activation_outputs.items():
+                units = out.shape[1] if out.dim() >= 4 else out.shape[-1]  # channels or features
+                dead += activation_stats(rec.activations[name], out)["dead"] * units
+                total += units
+    finally:
+        model.train(was_training)
+    return dead / total if total else math.nan
 
 
 def clipping_sweep(
@@ -168,6 +236,7 @@ def clipping_sweep(
         if key in train_kwargs:
             raise ValueError(f"{key} is set by clipping_sweep; do not pass it")
     train_kwargs.setdefault("eval_every", train_kwargs.get("steps", 500))
+    callbacks = list(train_kwargs.pop("callbacks", None) or [])
 
     configs: list[tuple[str, float]] = [("none", math.nan)] if include_unclipped else []
     configs += [(m, t) for m in modes for t in thresholds]
@@ -181,11 +250,26 @@ def clipping_sweep(
                 clip["clip_value"] = threshold
             elif mode == "norm":
                 clip["clip_norm"] = threshold
-            hist = train(model, data, seed=seed, **clip, **train_kwargs)
+            counter = _ClipCounter(mode, threshold) if mode != "none" else None
+            hist = train(
+                model,
+                data,
+                seed=seed,
+                callbacks=[*callbacks, *([counter] if counter else [])],
+                **clip,
+                **train_kwargs,
+            )
             stop = hist.steps_run + 1 if hist.diverged else None
             loss = hist.final_train_loss if not hist.diverged else math.nan
             failed = hist.diverged or not loss < fail_above
-            runs.append(SweepRun(mode, threshold, seed, hist.diverged, stop, loss, failed))
+            dead = math.nan
+            if not hist.diverged:
+                probe = data.x_train[:DEAD_PROBE]
+                dead = dead_unit_fraction(model, probe.to(next(model.parameters()).device))
+            share = counter.share if counter else math.nan
+            runs.append(
+                SweepRun(mode, threshold, seed, hist.diverged, stop, loss, failed, share, dead)
+            )
     return runs
 
 

@@ -6,6 +6,9 @@
 * :func:`gradient_values` -- every gradient value of one pass as one flat tensor (the
   parameters' gradients, the back-propagated activation gradients, or both).
 * :func:`activation_stats` -- mean, spread, saturated and dead fractions of one layer's output.
+* :func:`example_spread` -- how much one layer's output differs from one example to another,
+  relative to its size; below :data:`FLOAT32_EPS` the layer gives (to float32 rounding) the
+  same output for every input.
 * :class:`Recorder` -- the hooks themselves, for any ``torch.nn.Module``.
 
 Removing a recorder (``remove()`` or leaving its ``with`` block) deletes every hook it added;
@@ -27,16 +30,22 @@ from .activations import ACTIVATION_TYPES, SATURATION_FRACTION
 from .state import set_aside_grads
 
 __all__ = [
+    "FLOAT32_EPS",
     "LAYER_TYPES",
     "Profile",
     "Recorder",
     "activation_stats",
+    "example_spread",
     "gradient_profile",
     "gradient_values",
 ]
 
 #: Module types whose outputs and weight gradients are recorded by default.
 LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+#: float32's machine epsilon, 2**-23: the relative gap between 1 and the next float32 number.
+#: An :func:`example_spread` below it means the outputs for different examples differ by less
+#: than one rounding step of their own size.
+FLOAT32_EPS = float(torch.finfo(torch.float32).eps)
 
 
 def _first_tensor(output: object) -> torch.Tensor | None:
@@ -61,6 +70,43 @@ def _is_conv_layout(t: torch.Tensor) -> bool:
     return t.dim() >= 4
 
 
+def example_spread(output: torch.Tensor) -> float:
+    """How much a layer's output varies across the examples of a batch, relative to its size.
+
+    With the output viewed as ``(samples, units)`` (for a conv map the channels are the units
+    and every position of every example is a sample), the spread is the mean over units of the
+    standard deviation across samples, divided by the mean over units of the root-mean-square
+    value: ``mean_u std_n a[n, u] / mean_u sqrt(mean_n a[n, u]**2)``. It is of order one for a
+    layer whose units take clearly different values for different inputs, and 0 when every
+    example produces the same output vector -- the layer, and every layer after it, then
+    carries no information about the input.
+
+    Values are taken as stored (float32 in a float32 network) and the statistics computed in
+    float64, so a spread below :data:`FLOAT32_EPS` means the examples' outputs differ by less
+    than about one float32 rounding step of their own size. An output that is identically zero
+    has spread 0.
+
+    Parameters
+    ----------
+    output
+        A layer's output for a batch of at least two examples; finite values.
+    """
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(f"output must be a torch.Tensor; got {type(output).__name__}")
+    if output.dim() < 2 or output.shape[0] < 2:
+        raise ValueError(
+            "output must hold at least two examples along its first axis (shape (examples, "
+            f"units, ...)); got shape {tuple(output.shape)}"
+        )
+    units = _unit_view(output.detach()).double()
+    if not torch.isfinite(units).all():
+        raise ValueError("output must be finite; it holds NaN or infinite values")
+    scale = float(units.pow(2).mean(dim=0).sqrt().mean())
+    if scale == 0.0:
+        return 0.0
+    return float(units.std(dim=0, correction=0).mean()) / scale
+
+
 def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str, float]:
     """Summary statistics of one activation layer's output.
 
@@ -75,7 +121,8 @@ def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str,
     Returns
     -------
     dict
-        ``mean``, ``std``; ``saturated`` -- fraction of values where the local derivative is
+        ``mean``, ``std``; ``spread`` -- :func:`example_spread` (``nan`` for a single
+        example); ``saturated`` -- fraction of values where the local derivative is
         below :data:`~vgexamples.activations.SATURATION_FRACTION` of its maximum (``nan`` for
         non-saturating activations); ``dead`` -- fraction of units whose output is exactly
         zero for every sample of the batch (a dead ReLU receives no gradient at all).
@@ -91,6 +138,9 @@ def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str,
         stats["saturated"] = math.nan
     units = _unit_view(y)
     stats["dead"] = float((units == 0).all(dim=0).float().mean())
+    finite = bool(torch.isfinite(y).all())
+    several = y.dim() >= 2 and y.shape[0] > 1
+    stats["spread"] = example_spread(y) if several and finite else math.nan
     return stats
 
 
@@ -263,7 +313,9 @@ class Profile:
     """Per-layer statistics of one forward/backward pass (see :func:`gradient_profile`).
 
     Lists are ordered like the model's layers (input side first). ``bias_grad_norm`` holds the
-    norm of each layer's bias gradient (Nielsen's "speed of learning"; ``nan`` without bias).
+    norm of each layer's bias gradient (Nielsen's "speed of learning"; ``nan`` without bias);
+    ``spread`` each activation layer's :func:`example_spread` (how much its output differs
+    between the examples of the batch).
     """
 
     layer_names: list[str]
@@ -279,6 +331,7 @@ class Profile:
     activations: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
     output_grads: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
     bias_grad_norm: list[float] = field(default_factory=list)
+    spread: list[float] = field(default_factory=list)
 
     def ratio_first_to_last(self, which: str = "weight_grad_norm") -> float:
         """``first layer / last layer`` of ``which`` (a list attribute); << 1 means vanishing."""
@@ -346,6 +399,7 @@ def gradient_profile(
             activations=dict(rec.activation_outputs) if keep_tensors else {},
             output_grads=dict(rec.output_grad) if keep_tensors else {},
             bias_grad_norm=[bg[n] for n in names],
+            spread=[acts[n]["spread"] for n in act_names if n in acts],
         )
     return profile
 

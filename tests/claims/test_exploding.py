@@ -94,7 +94,37 @@ def mlp_sweep(mlp_result):
 
 @pytest.mark.slow
 def test_claims_page_verdict(mlp_result):
-    assert claims.judge_clipping(mlp_result.summary()).verdict == "holds only under conditions"
+    verdict = claims.judge_clipping(mlp_result.summary())
+    assert verdict.verdict == "holds only under conditions"
+    assert "never lengthened" in verdict.evidence
+
+
+@pytest.mark.slow
+def test_clipping_does_not_rescue_the_vanishing_network(mlp_result):
+    runs = mlp_result.vanishing_runs
+    assert {r.mode for r in runs} == {"none", "value", "norm"}
+    # every run, clipped or not, ends at the chance level (within 10%)
+    assert all(r.failed and not r.diverged for r in runs)
+    assert all(r.final_loss > 0.9 * math.log(10) for r in runs)
+    # and the clipping did act: norm clipping changed every step at both thresholds
+    assert all(r.clipped_share == 1.0 for r in runs if r.mode == "norm")
+
+
+@pytest.mark.slow
+def test_above_the_window_clipping_still_acts_and_most_units_die(mlp_sweep):
+    runs, s = mlp_sweep
+    for mode in ("value", "norm"):
+        failed = s[mode]["failed"]
+        inside = s[mode]["threshold"][failed == 0]
+        above = [t for t in s[mode]["threshold"] if t > inside.max()]
+        assert above, mode
+        for r in (r for r in runs if r.mode == mode and r.threshold in above):
+            assert r.failed and not r.diverged
+            assert 0 < r.clipped_share < 0.5  # it caps some steps, only a minority
+            assert r.dead_fraction > 0.5  # most ReLU units output zero for every image
+        for r in (r for r in runs if r.mode == mode and r.threshold in inside):
+            assert r.dead_fraction < 0.2
+    assert all(math.isnan(r.dead_fraction) for r in runs if r.mode == "none")  # diverged
 
 
 @pytest.mark.slow
@@ -149,6 +179,8 @@ def test_rnn_sweep(rnn_sweep):
     assert (s["value"]["failed"] >= s["norm"]["failed"])[t >= 1].all()
     big = [r.final_loss for r in runs if r.mode != "none" and r.threshold >= 10]
     assert min(big) > 2 * ADDING_BASELINE_MSE
+    # clipping still acts on most steps at the large thresholds where the runs fail
+    assert all(r.clipped_share > 0.5 for r in runs if r.mode != "none" and r.threshold >= 10)
     # small thresholds: stable and a little below the mean predictor
     for mode in ("value", "norm"):
         good = s[mode]["median_loss"][s[mode]["failed"] == 0]

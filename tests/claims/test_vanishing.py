@@ -7,8 +7,10 @@ statement with a margin over every seed.
 from fractions import Fraction
 
 import pytest
+import torch
 
 from vgexamples.activations import max_derivative, saturation_edge
+from vgexamples.diagnostics import FLOAT32_EPS
 from vgexamples.experiments import activation_training, gradients_at_init
 from vgexamples.propagation import factor_stats, running_product
 
@@ -56,7 +58,7 @@ def test_he_weights_do_not_lift_the_sigmoid_factor_to_one():
 
 
 # -- per-layer gradients at initialization --------------------------------------------------
-@pytest.mark.parametrize("init", ["default", "he"])
+@pytest.mark.parametrize("init", gradients_at_init.INITS)
 def test_sigmoid_first_layer_gradient_is_a_millionth_of_the_last(at_init, init):
     assert max(at_init.ratios(init, "sigmoid")) < 1e-6
 
@@ -66,10 +68,57 @@ def test_default_init_vanishes_for_every_activation(at_init, act):
     assert max(at_init.ratios("default", act)) < 1e-2
 
 
+@pytest.mark.parametrize("init", ["xavier", "he"])
 @pytest.mark.parametrize("act", ["tanh", *RECTIFIERS])
-def test_he_init_keeps_tanh_and_rectifiers_within_a_small_factor(at_init, act):
-    for ratio in at_init.ratios("he", act):
+def test_xavier_and_he_keep_tanh_and_rectifiers_within_a_small_factor(at_init, act, init):
+    for ratio in at_init.ratios(init, act):
         assert 0.1 < ratio < 10
+
+
+# -- the forward signal at initialization -----------------------------------------------------
+@pytest.mark.parametrize("init", gradients_at_init.INITS)
+def test_sigmoid_last_hidden_layer_is_input_independent(at_init, init):
+    """Every image gives the same last hidden vector, to float32 rounding, on every seed."""
+    for spread in at_init.last_spreads(init, "sigmoid"):
+        assert spread < FLOAT32_EPS
+    # the collapse is gradual: the first hidden layer still tells the images apart
+    for seed in at_init.seeds:
+        assert at_init.spread(init, "sigmoid", seed)[0] > 0.1
+
+
+def test_sigmoid_last_hidden_vector_is_literally_the_same_for_every_image(at_init):
+    """He init: outputs differ by at most a few float32 steps; default init: exactly equal on
+    some seed (as the example says)."""
+    a = at_init.profile("he", "sigmoid").activations
+    last = list(a.values())[-1]
+    ulp = torch.finfo(torch.float32).eps * float(last.abs().max())
+    assert float((last - last[0]).abs().max()) <= 4 * ulp
+    assert min(at_init.last_spreads("default", "sigmoid")) == 0.0
+
+
+@pytest.mark.parametrize("init", ["xavier", "he"])
+@pytest.mark.parametrize("act", ["tanh", *RECTIFIERS])
+def test_control_networks_keep_the_images_apart(at_init, act, init):
+    """The control: where the signal survives, the spread is far above the rounding floor, so
+    the sigmoid test above would fail on a network that had not collapsed."""
+    for spread in at_init.last_spreads(init, act):
+        assert spread > 0.1
+
+
+@pytest.mark.parametrize("act", gradients_at_init.ACTIVATIONS)
+def test_default_init_fades_the_forward_signal_for_every_activation(at_init, act):
+    assert max(at_init.last_spreads("default", act)) < 1e-3
+
+
+def test_median_layer_is_unsaturated_for_sigmoid_and_tanh(at_init):
+    for seed in at_init.seeds:
+        for init in gradients_at_init.INITS:
+            assert at_init.median_saturated(init, "sigmoid", seed) < 0.05
+        assert at_init.median_saturated("he", "tanh", seed) < 0.05
+        # the largest layer's fraction is several times the median: reporting it would mislead
+        assert max(at_init.profile("he", "tanh", seed).saturated) > 3 * at_init.median_saturated(
+            "he", "tanh", seed
+        )
 
 
 def test_relu_default_init_vanishes_while_he_does_not(at_init):
@@ -102,6 +151,13 @@ def test_the_summary_is_what_the_pages_read(at_init):
     assert summary["sigmoid_he_ratio"] == at_init.ratio("he", "sigmoid")
     assert summary["ratios"]["he"]["relu"] == at_init.ratios("he", "relu")
     assert len(summary["weight_grad_norm"]["he"]["tanh"]) == at_init.depth + 1
+    assert len(summary["spread"]["xavier"]["sigmoid"]) == at_init.depth
+    assert summary["sigmoid_default_last_spread"] == at_init.last_spreads("default", "sigmoid")[0]
+    assert summary["last_spreads"]["he"]["relu"] == at_init.last_spreads("he", "relu")
+    assert summary["tanh_he_median_saturated"] == at_init.median_saturated("he", "tanh")
+    assert summary["float32_eps"] == FLOAT32_EPS
+    for key in ("sigmoid_xavier_ratio", "tanh_default_ratio", "relu_he_zero_fraction"):
+        assert key in summary
 
 
 # -- training under one budget ----------------------------------------------------------------
@@ -120,6 +176,16 @@ def test_sigmoid_stays_at_chance_others_train(trained):
         assert trained.history("sigmoid", seed).final_test_accuracy < 0.2
         for act in ("tanh", *RECTIFIERS):
             assert trained.history(act, seed).final_test_accuracy > 0.85
+
+
+@pytest.mark.slow
+def test_sigmoid_lacks_both_signals_before_and_after_training(trained):
+    for seed in TWO_SEEDS.seeds:
+        for when in ("initial", "final"):
+            assert trained.last_spread("sigmoid", when, seed) < FLOAT32_EPS
+            assert trained.profile("sigmoid", when, seed).ratio_first_to_last() < 1e-6
+            for act in ("tanh", *RECTIFIERS):
+                assert trained.last_spread(act, when, seed) > 0.1
 
 
 @pytest.mark.slow

@@ -1,7 +1,9 @@
-"""Gradient clipping by value and by norm: what each does to one real gradient, and threshold
+"""Gradient clipping by value and by norm: what each does to one real gradient, threshold
 sweeps on two networks whose gradients explode -- the gain-1.5 ReLU MLP of
 :mod:`vgexamples.experiments.exploding` on the digits, and a vanilla tanh RNN with spectral
-radius 2 on the adding problem.
+radius 2 on the adding problem -- and, as the control for the claim that clipping also helps
+against *vanishing* gradients, the same sweep on the 20-layer sigmoid MLP of
+:mod:`vgexamples.experiments.gradients_at_init`, whose gradient vanishes.
 
 Shown by ``gallery/exploding/plot_02_clipping.py`` and ``plot_03_clipping_rnn.py``, quoted by
 ``docs/chapters/exploding.md`` and the claims page, asserted by
@@ -20,6 +22,7 @@ import torch
 from ..clipping import SweepRun, clip_gradient, clipping_sweep, cosine_similarity, summarize_sweep
 from ..data import load_digits
 from ..diagnostics import gradient_values
+from ..models import MLP
 from ..results import record
 from ..runtime import resolve_device
 from ..sequences import ADDING_BASELINE_MSE, RecurrentRegressor, make_adding_split
@@ -31,6 +34,7 @@ __all__ = [
     "RNN_BUDGET",
     "ClippedGradient",
     "Sweep",
+    "build_vanishing",
     "clip_one_gradient",
     "one_gradient",
     "run_mlp",
@@ -45,6 +49,9 @@ GAIN = 1.5
 MLP_BUDGET = Budget(steps=200, lr=0.05, optimizer="sgd", batch_size=64, seeds=(0, 1, 2))
 #: Thresholds of the MLP sweep.
 MLP_THRESHOLDS = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3)
+#: Thresholds of the sweep on the vanishing-gradient network: its gradient norm stays above
+#: both during training, so norm clipping at either changes every step.
+VANISHING_THRESHOLDS = (0.01, 0.1)
 #: Plain SGD for 200 steps, on three seeds, for every clipping setting of the RNN.
 RNN_BUDGET = Budget(steps=200, lr=0.1, optimizer="sgd", batch_size=64, seeds=(0, 1, 2))
 #: Thresholds of the RNN sweep.
@@ -117,6 +124,9 @@ class Sweep:
         The MLP sweep only: one gradient clipped both ways.
     curves
         The RNN sweep only: label -> History of the first seed, unclipped and clipped.
+    vanishing_thresholds, vanishing_runs
+        The MLP sweep only: the same sweep (same budget, seeds and failure level) on the
+        vanishing-gradient network of :func:`build_vanishing`.
     """
 
     budget: Budget
@@ -125,10 +135,15 @@ class Sweep:
     runs: list[SweepRun]
     clipped: ClippedGradient | None = None
     curves: dict[str, History] | None = None
+    vanishing_thresholds: tuple[float, ...] = ()
+    vanishing_runs: list[SweepRun] | None = None
 
     def summary(self) -> dict[str, object]:
-        """The numbers recorded for the pages: per kind, failure and divergence fractions
-        and median final losses by threshold."""
+        """The numbers recorded for the pages: per kind and threshold, the failure and
+        divergence fractions, the median final loss, the mean share of steps the clipping
+        changed (``_clipped_share``) and the largest and smallest share of dead units over the
+        seeds (``_dead``, ``_dead_min``; models with activation modules only); the same for
+        the vanishing-gradient network (keys starting ``vanishing_``) when it was swept."""
         s = summarize_sweep(self.runs)
         out: dict[str, object] = {
             "budget": str(self.budget),
@@ -143,21 +158,60 @@ class Sweep:
             out[f"{mode}_diverged"] = s[mode]["diverged"].tolist()
             out[f"{mode}_median_loss"] = s[mode]["median_loss"].tolist()
             out[f"{mode}_best_failed"] = float(np.min(s[mode]["failed"]))
+            out[f"{mode}_clipped_share"] = _per_threshold(self.runs, mode, "clipped_share", np.mean)
+            dead = _per_threshold(self.runs, mode, "dead_fraction", np.max)
+            if not all(math.isnan(d) for d in dead):  # a model without activation modules
+                out[f"{mode}_dead"] = dead
+                out[f"{mode}_dead_min"] = _per_threshold(self.runs, mode, "dead_fraction", np.min)
         if self.clipped is not None:
             out["max_norm_growth"] = self.clipped.max_norm_growth
             out["n_parameters"] = self.clipped.n_parameters
+        if self.vanishing_runs is not None:
+            v = summarize_sweep(self.vanishing_runs)
+            out["vanishing_thresholds"] = list(self.vanishing_thresholds)
+            out["vanishing_unclipped_failed"] = float(v["none"]["failed"][0])
+            out["vanishing_unclipped_median_loss"] = float(v["none"]["median_loss"][0])
+            for mode in ("value", "norm"):
+                out[f"vanishing_{mode}_failed"] = v[mode]["failed"].tolist()
+                out[f"vanishing_{mode}_median_loss"] = v[mode]["median_loss"].tolist()
+            out["vanishing_best_failed"] = float(
+                min(np.min(v[m]["failed"]) for m in ("value", "norm"))
+            )
+            out["vanishing_best_median_loss"] = float(
+                min(np.nanmin(v[m]["median_loss"]) for m in ("value", "norm"))
+            )
         return out
+
+
+def _per_threshold(runs: Sequence[SweepRun], mode: str, attr: str, reduce) -> list[float]:
+    """``reduce`` over seeds of one :class:`SweepRun` attribute, per threshold (sorted), with
+    the ``nan`` of diverged runs left out (``nan`` if every run of a threshold diverged)."""
+    out = []
+    for t in sorted({r.threshold for r in runs if r.mode == mode}):
+        values = [getattr(r, attr) for r in runs if r.mode == mode and r.threshold == t]
+        finite = [v for v in values if not math.isnan(v)]
+        out.append(float(reduce(finite)) if finite else math.nan)
+    return out
+
+
+def build_vanishing() -> MLP:
+    """The vanishing-gradient network of the clipping control: 20 sigmoid layers of 64 units,
+    He initialization (:mod:`vgexamples.experiments.gradients_at_init`)."""
+    return MLP(64, 10, depth=20, width=64, activation="sigmoid", init="he")
 
 
 def run_mlp(
     *,
     thresholds: Sequence[float] = MLP_THRESHOLDS,
     budget: Budget = MLP_BUDGET,
+    vanishing_thresholds: Sequence[float] | None = VANISHING_THRESHOLDS,
     device: torch.device | str | None = None,
 ) -> Sweep:
     """Clip one gradient of the exploding MLP both ways, then train it with no clipping and
     with each kind at each threshold, for each of the budget's seeds. A run fails if its loss
-    becomes non-finite or ends within 10% of the chance level ``ln 10``."""
+    becomes non-finite or ends within 10% of the chance level ``ln 10``. Then the same sweep,
+    at ``vanishing_thresholds`` (``None`` to skip it), on the vanishing-gradient network of
+    :func:`build_vanishing`."""
     check_budget(budget)
     device = resolve_device(device)
     clipped = clip_one_gradient(one_gradient(device=device))
@@ -171,7 +225,26 @@ def run_mlp(
         device=device,
         **budget.train_kwargs(),
     )
-    result = Sweep(budget, tuple(thresholds), fail_above, runs, clipped=clipped)
+    vanishing_runs = None
+    if vanishing_thresholds is not None:
+        vanishing_runs = clipping_sweep(
+            build_vanishing,
+            load_digits(seed=0),
+            thresholds=vanishing_thresholds,
+            seeds=budget.seeds,
+            fail_above=fail_above,
+            device=device,
+            **budget.train_kwargs(),
+        )
+    result = Sweep(
+        budget,
+        tuple(thresholds),
+        fail_above,
+        runs,
+        clipped=clipped,
+        vanishing_thresholds=tuple(vanishing_thresholds or ()),
+        vanishing_runs=vanishing_runs,
+    )
     record(MLP_KEY, **result.summary())
     return result
 

@@ -1,8 +1,10 @@
-"""Per-layer gradients of deep MLPs at initialization, for several activations and two
-initializations.
+"""Per-layer gradients and forward signals of deep MLPs at initialization, for several
+activations and three initializations.
 
 One forward/backward pass (:func:`vgexamples.diagnostics.gradient_profile`) on a batch of
-digits through a 20-layer, 64-unit MLP, for each activation, initialization and seed. Shown by
+digits through a 20-layer, 64-unit MLP, for each activation, initialization and seed: the
+weight-gradient norm of every layer, and how much every hidden layer's output still differs
+from one image to another (:func:`vgexamples.diagnostics.example_spread`). Shown by
 ``gallery/vanishing/plot_02_gradients_at_init.py``, quoted by ``docs/chapters/vanishing.md``
 and the claims page, asserted by ``tests/claims/test_vanishing.py``.
 """
@@ -12,22 +14,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .._checks import check_int, check_seeds
 from ..data import load_digits
-from ..diagnostics import Profile, gradient_profile
+from ..diagnostics import FLOAT32_EPS, Profile, gradient_profile
 from ..models import MLP
 from ..results import record
 from ..runtime import resolve_device
 
-__all__ = ["ACTIVATIONS", "KEY", "GradientsAtInit", "run"]
+__all__ = ["ACTIVATIONS", "INITS", "KEY", "RECTIFIERS", "SQUASHING", "GradientsAtInit", "run"]
 
 KEY = "vanishing.gradients_at_init"
 #: The activations compared, in the order the example shows them.
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu")
-#: PyTorch's default initialization and He et al.'s (2015).
-INITS = ("default", "he")
+#: PyTorch's default initialization, Glorot & Bengio's (2010) and He et al.'s (2015).
+INITS = ("default", "xavier", "he")
+#: The activations whose saturated fraction is defined.
+SQUASHING = ("sigmoid", "tanh")
+#: The rectifiers, whose flat (zero-derivative) region is where the output is exactly zero.
+RECTIFIERS = ("relu", "leaky_relu", "prelu")
 
 
 @dataclass
@@ -70,17 +77,47 @@ class GradientsAtInit:
         acts = self.profile(init, activation).activations.values()
         return float(torch.cat([(a == 0).float().flatten() for a in acts]).mean())
 
+    def spread(self, init: str, activation: str, seed: int | None = None) -> list[float]:
+        """:func:`~vgexamples.diagnostics.example_spread` of every hidden layer, input side
+        first: how much the layer's output differs from one image of the batch to another."""
+        return self.profile(init, activation, seed).spread
+
+    def last_spreads(self, init: str, activation: str) -> list[float]:
+        """The last hidden layer's spread for every seed."""
+        return [self.spread(init, activation, s)[-1] for s in self.seeds]
+
+    def median_saturated(self, init: str, activation: str, seed: int | None = None) -> float:
+        """Median over hidden layers of the fraction of saturated units (sigmoid/tanh)."""
+        return float(np.median(self.profile(init, activation, seed).saturated))
+
     def summary(self) -> dict[str, object]:
-        """The numbers recorded for the pages (first seed unless the key says otherwise)."""
+        """The numbers recorded for the pages (first seed unless the key says otherwise).
+
+        Keys: ``{act}_{init}_ratio`` (first/last weight-gradient norm), ``ratios`` (the same
+        for every seed), ``weight_grad_norm`` and ``spread`` (per layer), ``{act}_{init}_
+        last_spread`` (the last hidden layer's spread) and ``last_spreads`` (every seed),
+        ``{act}_{init}_median_saturated`` and ``_max_saturated`` (sigmoid and tanh: median and
+        largest over layers of the saturated fraction), ``{act}_{init}_zero_fraction`` (the
+        rectifiers: share of hidden outputs exactly zero, where the derivative is zero).
+        """
         out: dict[str, object] = {
             "depth": self.depth,
             "width": self.width,
             "batch": self.batch,
             "seeds": list(self.seeds),
+            "inits": list(self.inits),
+            "activations": list(self.activations),
+            "float32_eps": FLOAT32_EPS,
         }
         for init in self.inits:
             for act in self.activations:
                 out[f"{act}_{init}_ratio"] = self.ratio(init, act)
+                out[f"{act}_{init}_last_spread"] = self.spread(init, act)[-1]
+                if act in SQUASHING:
+                    out[f"{act}_{init}_median_saturated"] = self.median_saturated(init, act)
+                    out[f"{act}_{init}_max_saturated"] = max(self.profile(init, act).saturated)
+                if act in RECTIFIERS:
+                    out[f"{act}_{init}_zero_fraction"] = self.zero_fraction(init, act)
         out["ratios"] = {
             init: {act: self.ratios(init, act) for act in self.activations} for init in self.inits
         }
@@ -88,12 +125,13 @@ class GradientsAtInit:
             init: {act: self.profile(init, act).weight_grad_norm for act in self.activations}
             for init in self.inits
         }
-        if "he" in self.inits:
-            for act in ("sigmoid", "tanh"):
-                if act in self.activations:
-                    out[f"{act}_he_max_saturated"] = max(self.profile("he", act).saturated)
-            if "relu" in self.activations:
-                out["relu_he_zero_fraction"] = self.zero_fraction("he", "relu")
+        out["spread"] = {
+            init: {act: self.spread(init, act) for act in self.activations} for init in self.inits
+        }
+        out["last_spreads"] = {
+            init: {act: self.last_spreads(init, act) for act in self.activations}
+            for init in self.inits
+        }
         return out
 
 
