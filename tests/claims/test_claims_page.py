@@ -78,3 +78,16 @@ def test_every_result_a_paper_row_reads_is_recorded_by_an_experiment_an_example_
             assert name in keys, f"{paper.key} reads {name!r}, which no experiment records"
             assert keys[name] in used, f"{keys[name]} records {name!r} but no example runs it"
     assert len({paper.key for paper in PAPERS}) == len(PAPERS)
+
+
+def test_every_verdict_the_judges_can_return_states_its_criterion():
+    tree = ast.parse((ROOT / "vgexamples" / "claims.py").read_text())
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Verdict"
+    ]
+    assert calls
+    for call in calls:
+        has_criterion = len(call.args) >= 3 or any(k.arg == "criterion" for k in call.keywords)
+        assert has_criterion, f"Verdict(...) at line {call.lineno} gives no criterion"
