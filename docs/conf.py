@@ -37,6 +37,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "vgsite",
+    "vgdownloads",
 ]
 
 exclude_patterns = [
@@ -89,9 +90,10 @@ sphinx_gallery_conf = {
     "run_stale_examples": False,
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
+    # the notebook installs what it needs from the files of its zip (vgdownloads)
     "first_notebook_cell": (
-        "# Requirements: vgexamples (pip install -e . in a checkout of the project),\n"
-        "# which brings torch, numpy, matplotlib and scikit-learn."
+        "# Installs this notebook's requirements from the files unpacked beside it.\n"
+        "%pip install -r requirements.txt"
     ),
     "show_memory": False,
     "show_signature": False,
@@ -168,6 +170,7 @@ html_sidebars = {
         "papers",
         "diagnose",
         "running",
+        "library",
         "glossary",
         "references",
         "chapters/*",
@@ -178,3 +181,5 @@ copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
 copybutton_exclude = ".linenos, .gp, .go"
 vgsite_running_doc = "running"  # linked from every example's run-it-yourself box
+# the library's wheel and the requirements go into every download (docs/_ext/vgdownloads.py)
+vgdownloads_project = str(ROOT)

@@ -615,19 +615,6 @@ def test_thumbnail_alt_text_is_filled_and_escaped():
     assert vgsite.add_thumbnail_alt_text("<img alt='' src='b.png'>") == "<img alt='' src='b.png'>"
 
 
-def test_run_note_is_inserted_once_before_the_first_code_block():
-    rst = (
-        ".. rst-class:: sphx-glr-example-title\n\nTitle\n=====\n\nIntro.\n\n"
-        ".. GENERATED FROM PYTHON SOURCE LINES 8-10\n\ncode\n"
-        ".. GENERATED FROM PYTHON SOURCE LINES 11-12\n"
-    )
-    noted = vgsite.add_run_note(rst, "plot_01_x.py", 12.345)
-    assert noted.index("Run this example yourself") < noted.index("LINES 8-10")
-    assert "**12.3 s**" in noted and "python plot_01_x.py" in noted
-    assert vgsite.add_run_note(noted, "plot_01_x.py", 1.0) == noted
-    assert vgsite.add_run_note("no generated markers", "a.py", 1.0) == "no generated markers"
-
-
 def test_local_paths_are_found():
     roots = ["/home/someone/project"]
     assert vgsite.find_local_paths("<pre>PosixPath('/x/y.json')</pre>", roots)

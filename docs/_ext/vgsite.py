@@ -670,47 +670,8 @@ def _gallery_times(app: Sphinx) -> list[dict]:
     return rows
 
 
-RUN_NOTE_MARK = ".. vgsite-run-note"
-
-
-def add_run_note(rst: str, script_name: str, seconds: float, running_doc: str = "") -> str:
-    """Insert a "run it yourself" box (run time, requirements, command) into an example page.
-
-    The box goes after the example's introduction, before its first code block; pages that
-    already have one are returned unchanged.
-    """
-    if RUN_NOTE_MARK in rst:
-        return rst
-    anchor = rst.find(".. GENERATED FROM PYTHON SOURCE LINES", rst.find("sphx-glr-example-title"))
-    if anchor < 0:
-        return rst
-    note = (
-        f"{RUN_NOTE_MARK}\n\n"
-        ".. admonition:: Run this example yourself\n"
-        "   :class: tip\n\n"
-        f"   Measured run time when this site was built: **{seconds:.1f} s** on the build "
-        "machine.\n"
-        "   Requirements: Python 3.10+, PyTorch, NumPy, matplotlib, scikit-learn and this "
-        "project's\n"
-        "   ``vgexamples`` library (``pip install -e .`` in a checkout"
-        + (f", see :doc:`/{running_doc}`" if running_doc else "")
-        + ").\n"
-        "   Download the script or the notebook at the bottom of this page and run\n"
-        f"   ``python {script_name}``: it uses a GPU when PyTorch finds one.\n\n"
-    )
-    return rst[:anchor] + note + rst[anchor:]
-
-
 def _write_times_page(app: Sphinx) -> None:
     rows = _gallery_times(app)
-    for row in rows:
-        rst = Path(app.srcdir) / (row["example"] + ".rst")
-        text = rst.read_text(encoding="utf-8")
-        noted = add_run_note(
-            text, Path(row["example"]).name + ".py", row["seconds"], app.config.vgsite_running_doc
-        )
-        if noted != text:
-            rst.write_text(noted, encoding="utf-8")
     if not rows:
         return
     total = sum(r["seconds"] for r in rows)
