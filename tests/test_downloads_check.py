@@ -380,6 +380,27 @@ def test_mask_tables_headers(header):
     assert masked[1:] == ["a | <t> | 0.9", "b | <t> | 0.8"]
 
 
+def test_mask_tables_skips_rules_under_the_header():
+    lines = [
+        "              | test MSE | solved | correct | ms/step",
+        "-----------------------------------------------------",
+        "T=10      RNN |   0.0392 |     no |   32.1% |     2.1",
+        "T=10     mean |   0.1740 |      - |   13.8% |       -",
+        "solved: test MSE < 0.0167; correct: |error| / 2 < 0.04",
+        "---",
+        "x | 1 | 2 | 3 | 4",
+    ]
+    assert cd.mask_tables(lines) == [
+        " | test MSE | solved | correct | ms/step",
+        lines[1],
+        "T=10      RNN | 0.0392 | no | 32.1% | <t>",
+        "T=10     mean | 0.1740 | - | 13.8% | -",
+        *lines[4:],
+    ]
+    changed = [*lines[:2], lines[2].replace("32.1%", "32.2%"), *lines[3:]]
+    assert cd.mask_tables(lines) != cd.mask_tables(changed)
+
+
 def test_mask_tables_leaves_tables_without_timings():
     lines = [
         "                     network |  fp32 | fp16, no scaling",

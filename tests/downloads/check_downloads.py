@@ -383,6 +383,7 @@ _TIMING = re.compile(rf"(?<![\w.]){_NUMBER} ?(?:ms|µs|μs|us|sec|seconds|s)(?:/
 _RATIO = re.compile(rf"(<t>\s*)\({_NUMBER}x\)")
 _TIME_HEADER = re.compile(r"\((?:ms|s)\)|\bms\b|\bseconds\b")
 _NUMERIC_CELL = re.compile(rf"[-+]?{_NUMBER}")
+_RULE = re.compile(r"[\s|+:]*[-=][-=\s|+:]*")
 MASK = "<t>"
 
 
@@ -399,7 +400,8 @@ def mask_tables(lines: Sequence[str]) -> list[str]:
 
     A header line is one with ``|``-separated cells, none of them a number, of which at least
     one names a time unit (``(ms)``, ``(s)``, the word ``ms`` or ``seconds``). In the lines that
-    follow it with the same number of cells, a numeric cell of such a column becomes ``<t>``.
+    follow it with the same number of cells (rules of ``-``, ``=``, ``+`` between them are
+    skipped), a numeric cell of such a column becomes ``<t>``.
     The header and those rows are rewritten with their cells stripped and joined by `` | `` (so
     that a wider timing cannot shift the alignment); every other line is returned unchanged.
     """
@@ -415,6 +417,9 @@ def mask_tables(lines: Sequence[str]) -> list[str]:
         out[i] = " | ".join(cell.strip() for cell in cells)
         i += 1
         while i < len(out):
+            if _RULE.fullmatch(out[i]):  # a rule under the header: the table goes on
+                i += 1
+                continue
             row = out[i].split("|")
             if len(row) != len(cells):
                 break
