@@ -6,6 +6,7 @@
     nox -s lint       ruff format check + lint
     nox -s docs-live  live-reloading preview while editing
     nox -s browser    every built page checked in headless Chromium
+    nox -s downloads  every example's zip fetched from the built site and run in a fresh venv
     nox -s bench      build-speed, memory and page-weight benchmark
 
 Every session installs from ``constraints.txt``, the one file that pins what the project is
@@ -115,6 +116,31 @@ def browser(session: nox.Session) -> None:
         f"--chromium={chromium}",
         *session.posargs,
         env=RUN_ENV,
+    )
+
+
+@nox.session
+def downloads(session: nox.Session) -> None:
+    """Run every example as a reader who downloads it would, and compare with its page.
+
+    Serves the built site on localhost, fetches every example's zip over HTTP, unpacks it
+    into an empty folder outside the checkout, installs into a new virtual environment with
+    the commands of the example's "run this example yourself" box (torch, here, from
+    ``constraints.txt``), runs the script, executes the notebook in a Jupyter kernel, and
+    compares what both print with the output on the page, timings aside. Needs a built site
+    (``nox -s docs``). ``nox -s downloads -- --only plot_01`` checks some examples only.
+    """
+    if not (HTML / "index.html").is_file():
+        session.error("no built site: run `nox -s docs` first")
+    session.install("-c", str(CONSTRAINTS), "nbclient", "nbformat")
+    session.run(
+        "python",
+        "tests/downloads/check_downloads.py",
+        "--site",
+        str(HTML),
+        "--constraints",
+        str(CONSTRAINTS),
+        *session.posargs,
     )
 
 

@@ -434,9 +434,14 @@ def mask_tables(lines: Sequence[str]) -> list[str]:
 
 def normalize(text: str) -> list[str]:
     """The lines of an output to compare: timings masked (:func:`mask_tables`, then
-    :func:`mask_line`), trailing whitespace removed, empty lines dropped."""
+    :func:`mask_line`), leading and trailing whitespace removed, empty lines dropped.
+
+    Leading whitespace is not compared because a page does not keep it: Sphinx removes the
+    indentation common to all lines of an output block, so a block whose lines all start
+    with a space shows them one space further left than the script printed them.
+    """
     lines = [mask_line(line) for line in mask_tables(text.splitlines())]
-    return [line.rstrip() for line in lines if line.strip()]
+    return [line.strip() for line in lines if line.strip()]
 
 
 @dataclass
