@@ -476,6 +476,27 @@ def test_notebook_text_needs_the_install_cell():
         cd.notebook_text(nb)
 
 
+def test_notebook_text_rejects_a_commented_out_install_line():
+    nb = _executed_notebook()
+    nb.cells[1].source = "# %pip install -r requirements.txt"
+    with pytest.raises(ValueError, match="not the install cell"):
+        cd.notebook_text(nb)
+
+
+def test_notebook_text_reports_a_failed_install():
+    # IPython's %pip prints pip's error and carries on: the check must read it
+    nb = _executed_notebook()
+    nb.cells[1].outputs = [
+        new_output(
+            "stream",
+            name="stdout",
+            text="ERROR: Could not open requirements file: [Errno 2] No such file\n",
+        )
+    ]
+    with pytest.raises(ValueError, match="install cell failed"):
+        cd.notebook_text(nb)
+
+
 # -- downloads ------------------------------------------------------------------------------
 
 
@@ -520,21 +541,30 @@ def test_check_requirements():
         f"requirements.txt does not install ./{WHEEL}",
         "requirements.txt does not give torch as a floor (torch>=...)",
     ]
+    assert cd.check_requirements(f"./{WHEEL}\ntorch>=2.4\nnumpy>=2\nscipy\n", WHEEL) == [
+        "requirements.txt does not pin: numpy>=2, scipy"
+    ]
 
 
 def test_check_download_all():
-    examples = ["vanishing/plot_01_a", "exploding/plot_02_b"]
-    names = ["requirements.txt", WHEEL, "vanishing/plot_01_a.py", "exploding/plot_02_b.py"]
+    examples = ["plot_01_a", "plot_02_b"]
+    names = ["requirements.txt", WHEEL, "plot_01_a.py", "plot_02_b.py"]
     assert cd.check_download_all(names, "python", examples) == []
     assert cd.check_download_all(names, "jupyter", examples) == [
-        "lacks exploding/plot_02_b.ipynb, vanishing/plot_01_a.ipynb"
+        "lacks plot_01_a.ipynb, plot_02_b.ipynb"
     ]
     assert cd.check_download_all(
-        ["vanishing/plot_01_a.py", "exploding/plot_02_b.py", "old/plot_09_c.py"], "python", examples
+        ["plot_01_a.py", "plot_02_b.py", "plot_09_c.py"], "python", examples
     ) == [
         "lacks requirements.txt",
         "holds 0 vgexamples wheels, expected 1",
-        "holds files of no example page: old/plot_09_c.py",
+        "holds files of no example page: plot_09_c.py",
+    ]
+    # in a subfolder, a notebook's %pip install -r requirements.txt finds no file
+    nested = ["requirements.txt", WHEEL, "vanishing/plot_01_a.py", "plot_02_b.py"]
+    assert cd.check_download_all(nested, "python", examples) == [
+        "holds files in subfolders, away from requirements.txt: vanishing/plot_01_a.py",
+        "lacks plot_01_a.py",
     ]
 
 
@@ -610,11 +640,11 @@ def _zip(files):
 
 
 def _fake_notebook():
-    # The install cell holds the install line as a comment: the kernel here is this test's own
-    # interpreter, which must not install anything.
+    # The kernel here is this test's own interpreter, which must not install anything: the
+    # end-to-end tests take `%pip --version` for the install line (FAKE_INSTALL_LINE).
     nb = new_notebook(
         cells=[
-            new_code_cell("# %pip install -r requirements.txt\nprint('not compared')"),
+            new_code_cell(f"{FAKE_INSTALL_LINE}\nprint('not compared')"),
             new_code_cell("value = 42\nprint('value', value)"),
             new_code_cell(
                 "import os\nprint('device', os.environ.get('VGEXAMPLES_DEVICE', 'unset'), "
@@ -672,7 +702,7 @@ def _fake_site(root, pages):
         }
         (root / "_downloads" / f"z{number}").mkdir(parents=True)
         (root / "_downloads" / f"z{number}" / f"{stem}.zip").write_bytes(_zip(files))
-        every[f"{example}.py"] = files[f"{stem}.py"]
+        every[f"{stem}.py"] = files[f"{stem}.py"]
         links.append(f'<a href="{example}.html">{stem}</a>')
     for kind, suffix in (("python", ".py"), ("jupyter", ".ipynb")):
         chosen = {k: v for k, v in every.items() if not k.endswith((".py", ".ipynb"))}
@@ -689,6 +719,9 @@ def _fake_site(root, pages):
     )
 
 
+FAKE_INSTALL_LINE = "%pip --version"
+
+
 class FastChecker(cd.Checker):
     """Runs the notebook kernel in this interpreter (which has ipykernel): no install."""
 
@@ -697,6 +730,7 @@ class FastChecker(cd.Checker):
 
 
 def test_end_to_end_on_a_fake_site(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cd, "INSTALL_LINE", FAKE_INSTALL_LINE)
     _fake_site(
         tmp_path / "site",
         {
@@ -748,6 +782,7 @@ def test_end_to_end_on_a_fake_site(tmp_path, monkeypatch, capsys):
 
 
 def test_end_to_end_only_and_passing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cd, "INSTALL_LINE", FAKE_INSTALL_LINE)
     _fake_site(
         tmp_path / "site", {"chap/plot_01_same": "value 42\ndevice unset threads 2\ntook 0.1 ms\n"}
     )

@@ -136,19 +136,45 @@ def test_publish_keeps_the_time_of_unchanged_content(tmp_path):
     assert record[path.as_posix()][1] == path.stat().st_mtime_ns != published
 
 
-def test_run_box_goes_before_the_first_code_block_once():
+FOOTER = """
+  .. container:: sphx-glr-footer sphx-glr-footer-example
+
+    .. container:: sphx-glr-download sphx-glr-download-jupyter
+
+      :download:`Download Jupyter notebook: plot_01_x.ipynb <plot_01_x.ipynb>`
+
+    .. container:: sphx-glr-download sphx-glr-download-python
+
+      :download:`Download Python source code: plot_01_x.py <plot_01_x.py>`
+
+    .. container:: sphx-glr-download sphx-glr-download-zip
+
+      :download:`Download zipped: plot_01_x.zip <plot_01_x.zip>`
+"""
+
+
+def test_run_box_goes_before_the_first_code_block_and_is_replaced_when_it_changes():
     rst = (
         ".. rst-class:: sphx-glr-example-title\n\nTitle\n=====\n\nIntro.\n\n"
         ".. GENERATED FROM PYTHON SOURCE LINES 8-10\n\ncode\n"
-        ".. GENERATED FROM PYTHON SOURCE LINES 11-12\n"
+        ".. GENERATED FROM PYTHON SOURCE LINES 11-12\n" + FOOTER
     )
-    boxed = vgdownloads.add_run_box(rst, "plot_01_x.py", 12.345, "3.11", "running")
+    boxed = vgdownloads.add_run_box(rst, "plot_01_x.py", 12.345, "3.11", "3.12", "running")
     assert boxed.index("Run this example yourself") < boxed.index("LINES 8-10")
     assert "**12.3 s**" in boxed and "python plot_01_x.py" in boxed
+    assert "Python 3.11 or newer (the site is built with Python 3.12)" in boxed
     assert ":class: vgsite-run-cpu" in boxed and ":class: vgsite-run-gpu" in boxed
     assert ":download:`plot_01_x.zip <plot_01_x.zip>`" in boxed and ":doc:`/running`" in boxed
-    assert vgdownloads.add_run_box(boxed, "plot_01_x.py", 1.0, "3.11") == boxed
-    assert vgdownloads.add_run_box("no markers", "a.py", 1.0, "3.11") == "no markers"
+    # the footer offers the zip only: the script or the notebook alone lacks the library
+    assert "Download zipped: plot_01_x.zip" in boxed
+    assert "Download Jupyter notebook" not in boxed and "Download Python source" not in boxed
+    assert vgdownloads.add_run_box(boxed, "plot_01_x.py", 12.345, "3.11", "3.12", "running") == (
+        boxed
+    )
+    again = vgdownloads.add_run_box(boxed, "plot_01_x.py", 2.0, "3.12", "3.12", "running")
+    assert again.count("Run this example yourself") == 1 and "**2.0 s**" in again
+    assert again == vgdownloads.add_run_box(rst, "plot_01_x.py", 2.0, "3.12", "3.12", "running")
+    assert vgdownloads.add_run_box("no markers", "a.py", 1.0, "3.11", "3.11") == "no markers"
 
 
 # -- the wheel of a tiny project --------------------------------------------------------------
@@ -256,9 +282,9 @@ def test_tiny_site_publishes_self_contained_downloads(tmp_path):
         )
         assert zf.read(sums[1]) == wheel.read_bytes()
         assert vgdownloads.HEADER_MARK in zf.read("plot_tiny.py").decode()
-    everything = sorted(html.glob("_downloads/*/auto_examples_python.zip"))
-    with zipfile.ZipFile(everything[0]) as zf:
-        assert {"plot_tiny.py", "requirements.txt", sums[1]} <= set(zf.namelist())
+    everything = sorted(html.glob("_downloads/*/auto_examples_jupyter.zip"))
+    with zipfile.ZipFile(everything[0]) as zf:  # flat: the notebook beside its requirements
+        assert sorted(zf.namelist()) == sorted(["plot_tiny.ipynb", "requirements.txt", sums[1]])
     python = vgdownloads.plan(tmp_path / "lib").python
     assert f"With Python {python} or newer." in (html / "running.html").read_text()
 

@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,7 @@ FLOOR_ONLY = ("torch",)
 REQUIREMENTS = "requirements.txt"
 DIST = "dist"
 BOX_MARK = ".. vgdownloads-run-box"
+BOX_END = ".. vgdownloads-run-box-end"
 HEADER_MARK = "# -- How to run this example"
 
 
@@ -213,7 +215,8 @@ def requirements_text(
         "#     pip install -r requirements.txt",
         "# The library itself, from the wheel in this folder:",
         f"./{wheel_name}",
-        "# A floor, so that a build for your platform or GPU (already installed or newer) works:",
+        "# A floor, not a pin, so that a build for your platform or your GPU can be used (releases",
+        "# older than the one the site was built with are not tested):",
     ]
     for req in floors:
         built = built_with.get(canonicalize_name(req.name))
@@ -259,8 +262,8 @@ def script_with_header(code: str, script: str, python: str) -> str:
         "except ModuleNotFoundError as missing:\n"
         "    raise SystemExit(\n"
         '        f"This example needs {missing.name}, which is not installed. In the folder "\n'
-        '        "of the example\'s zip (it holds requirements.txt and the vgexamples wheel) "\n'
-        '        "run:\\n    pip install -r requirements.txt"\n'
+        '        "of the example\'s zip (from its page on the site: it holds requirements.txt "\n'
+        '        "and the vgexamples wheel) run:\\n    pip install -r requirements.txt"\n'
         "    ) from None\n"
         "# --\n"
     )
@@ -302,17 +305,25 @@ def publish(path: Path, data: bytes, record: dict[str, list]) -> None:
 # -- the run box -----------------------------------------------------------------------------
 
 
-def add_run_box(rst: str, script: str, seconds: float, python: str, running_doc: str = "") -> str:
-    """Insert a "run this example yourself" box into a generated example page.
+def add_run_box(
+    rst: str, script: str, seconds: float, python: str, built_with: str, running_doc: str = ""
+) -> str:
+    """Put a "run this example yourself" box into a generated example page.
 
     The box goes after the example's introduction, before its first code block, and shows
     the commands for a CPU laptop and for a GPU machine (classes ``vgsite-run-cpu`` and
-    ``vgsite-run-gpu``, which ``nox -s downloads`` runs) with the measured run time. A page
-    that has a box is returned unchanged.
+    ``vgsite-run-gpu``, which ``nox -s downloads`` runs) with the measured run time. A box
+    already there is replaced, so a page always shows the current one. The page's footer
+    keeps only the zip: the script or the notebook alone lacks the library.
     """
-    if BOX_MARK in rst:
-        return rst
-    anchor = rst.find(".. GENERATED FROM PYTHON SOURCE LINES", rst.find("sphx-glr-example-title"))
+    rst = _drop_single_file_downloads(rst)
+    marker = ".. GENERATED FROM PYTHON SOURCE LINES"
+    start = rst.find(BOX_MARK + "\n")
+    if start >= 0:  # the box ends at its end mark, or (an older box) at the first code block
+        end = rst.find(BOX_END, start)
+        end = end + len(BOX_END) if end >= 0 else rst.find(marker, start)
+        rst = rst[:start] + rst[end:].lstrip("\n")
+    anchor = rst.find(marker, rst.find("sphx-glr-example-title"))
     if anchor < 0:
         return rst
     stem = Path(script).stem
@@ -324,7 +335,7 @@ def add_run_box(rst: str, script: str, seconds: float, python: str, running_doc:
 
    Download :download:`{stem}.zip <{stem}.zip>` (this script, its notebook,
    ``requirements.txt`` and the ``vgexamples`` wheel), unpack it, and in that folder,
-   with Python {python} or newer:
+   with Python {python} or newer (the site is built with Python {built_with}):
 
    .. tab-set::
 
@@ -338,7 +349,7 @@ def add_run_box(rst: str, script: str, seconds: float, python: str, running_doc:
             pip install -r requirements.txt
             python {script}
 
-         It took **{seconds:.1f} s** when this site was built, on two CPU cores. The second
+         It took **{seconds:.1f} s** when this site was built, on one CPU thread. The second
          line fetches PyTorch's CPU-only build for Linux; on macOS and Windows PyPI's
          ``torch`` is that build already, and the line can go.
 
@@ -351,17 +362,29 @@ def add_run_box(rst: str, script: str, seconds: float, python: str, running_doc:
             pip install -r requirements.txt
             VGEXAMPLES_DEVICE=cuda python {script}
 
-         On Linux, PyPI's ``torch`` is a CUDA build; a CUDA build already installed in the
-         environment is kept if it meets the floor in ``requirements.txt``. With
-         ``VGEXAMPLES_DEVICE=cuda`` the script stops with an error if PyTorch finds no GPU;
-         without it, it uses one when there is one. GPU run times are not measured: the site
-         is built on a CPU.
+         On Linux, PyPI's ``torch`` is a CUDA build. With ``VGEXAMPLES_DEVICE=cuda`` the
+         script stops with an error if PyTorch finds no GPU; without it, it uses one when
+         there is one. GPU run times are not measured: the site is built on a CPU.
 
    Or open ``{stem}.ipynb`` in Jupyter from that folder: its first cell installs the same
    requirements. On Windows, activate with ``.venv\\Scripts\\activate``.{more}
 
+{BOX_END}
+
 """
     return rst[:anchor] + box + rst[anchor:]
+
+
+_SINGLE_FILE_DOWNLOAD = re.compile(
+    r"^    \.\. container:: sphx-glr-download sphx-glr-download-(?:jupyter|python)\n\n"
+    r"      :download:`[^`]*`\n\n?",
+    re.MULTILINE,
+)
+
+
+def _drop_single_file_downloads(rst: str) -> str:
+    """Remove sphinx-gallery's links to the script and the notebook alone (the zip stays)."""
+    return _SINGLE_FILE_DOWNLOAD.sub("", rst)
 
 
 # -- the build ---------------------------------------------------------------------------------
@@ -402,19 +425,26 @@ def plan(project: Path) -> Plan:
 
 
 def _configure(app: Sphinx, config) -> None:
-    """Pages may write ``{{ python_floor }}``: the oldest Python the downloads install on."""
+    """Pages may write ``{{ python_floor }}``, the oldest Python the downloads install on, and
+    ``{{ python_built }}``, the Python this build runs."""
     if not config.vgdownloads_project:
         return
     app._vgdownloads_plan = plan(Path(config.vgdownloads_project))  # type: ignore[attr-defined]
     config.myst_substitutions = {
         **config.myst_substitutions,
         "python_floor": app._vgdownloads_plan.python,  # type: ignore[attr-defined]
+        "python_built": f"{sys.version_info.major}.{sys.version_info.minor}",
     }
 
 
+#: What this build publishes (set when the builder starts; forked readers inherit it).
+_current: Distribution | None = None
+
+
 def _build_distribution(app: Sphinx) -> None:
+    global _current
     planned: Plan | None = getattr(app, "_vgdownloads_plan", None)
-    app._vgdownloads = None  # type: ignore[attr-defined]
+    _current = None
     if planned is None or app.builder.format != "html":
         return
     wheel = build_wheel(planned.project, Path(app.outdir).parent / "wheel")
@@ -440,7 +470,7 @@ def _build_distribution(app: Sphinx) -> None:
     floors = [r for r in reqs if canonicalize_name(r.name) in FLOOR_ONLY]
     built_with = {canonicalize_name(r.name): metadata.version(r.name) for r in floors}
     text = requirements_text(wheel.name, floors, planned.pins, built_with, planned.python)
-    app._vgdownloads = Distribution(wheel, sha256(wheel), text, planned.python)  # type: ignore[attr-defined]
+    _current = Distribution(wheel, sha256(wheel), text, planned.python)
     logger.info(
         f"vgdownloads: {wheel.name} ({wheel.stat().st_size // 1024} KiB), "
         f"Python {planned.python} or newer"
@@ -452,8 +482,12 @@ def _record_path(app: Sphinx) -> Path:
 
 
 def _bundle_examples(app: Sphinx) -> None:
-    """After the gallery ran: run boxes, script headers, example zips, download-all zips."""
-    dist: Distribution | None = getattr(app, "_vgdownloads", None)
+    """After the gallery ran: run boxes, script headers, example zips, download-all zips.
+
+    Every example the gallery holds is bundled, also those a partial build (a narrower
+    ``filename_pattern``) did not run, so no zip keeps an older wheel.
+    """
+    dist: Distribution | None = _current
     if dist is None:
         return
     record_file = _record_path(app)
@@ -461,44 +495,40 @@ def _bundle_examples(app: Sphinx) -> None:
     extra = {dist.wheel.name: dist.wheel.read_bytes(), REQUIREMENTS: dist.requirements.encode()}
     times = {row["example"]: row["seconds"] for row in vgsite._gallery_times(app)}
     srcdir = Path(app.srcdir)
-    everything: dict[Path, dict[str, bytes]] = {}
-    for _, target in vgsite._gallery_examples(app):
-        notebook = target.with_suffix(".ipynb")
-        rst = target.with_suffix(".rst")
-        if not (target.is_file() and notebook.is_file() and rst.is_file()):
-            continue  # a failed example: sphinx-gallery reports it
-        gallery = next(
-            srcdir / g
-            for g in app.config.sphinx_gallery_conf["gallery_dirs"]
-            if (srcdir / g) in target.parents
-        )
-        code = target.read_text(encoding="utf-8")
-        script = script_with_header(code, target.name, dist.python).encode()
-        publish(target, script, record)
-        publish(
-            target.with_suffix(".zip"),
-            zip_bytes({target.name: script, notebook.name: notebook.read_bytes(), **extra}),
-            record,
-        )
-        files = everything.setdefault(gallery, {})
-        files[target.relative_to(gallery).as_posix()] = script
-        files[notebook.relative_to(gallery).as_posix()] = notebook.read_bytes()
-        seconds = times.get(rst.relative_to(srcdir).with_suffix("").as_posix())
-        text = rst.read_text(encoding="utf-8")
-        if seconds is None:
-            continue  # no run time on the page: the example did not run
-        boxed = add_run_box(text, target.name, seconds, dist.python, app.config.vgsite_running_doc)
-        if boxed != text:
-            rst.write_text(boxed, encoding="utf-8")
-    for gallery, files in everything.items():
+    built_with = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for gallery in (srcdir / g for g in app.config.sphinx_gallery_conf["gallery_dirs"]):
+        # the download-all zips are flat: each file sits beside requirements.txt and the wheel
+        everything: dict[str, bytes] = {}
+        for rst in sorted(gallery.rglob("plot_*.rst")):
+            target, notebook = rst.with_suffix(".py"), rst.with_suffix(".ipynb")
+            seconds = times.get(rst.relative_to(srcdir).with_suffix("").as_posix())
+            if seconds is None or not (target.is_file() and notebook.is_file()):
+                continue  # the example did not run: sphinx-gallery reports it
+            if target.name in everything:
+                raise ExtensionError(f"two examples are named {target.name}: names must differ")
+            script = script_with_header(
+                target.read_text(encoding="utf-8"), target.name, dist.python
+            )
+            files = {target.name: script.encode(), notebook.name: notebook.read_bytes()}
+            everything.update(files)
+            publish(target, files[target.name], record)
+            publish(target.with_suffix(".zip"), zip_bytes({**files, **extra}), record)
+            text = rst.read_text(encoding="utf-8")
+            boxed = add_run_box(
+                text, target.name, seconds, dist.python, built_with, app.config.vgsite_running_doc
+            )
+            if boxed != text:
+                rst.write_text(boxed, encoding="utf-8")
         for suffix, kind in ((".py", "python"), (".ipynb", "jupyter")):
-            chosen = {n: b for n, b in files.items() if n.endswith(suffix)}
-            publish(gallery / f"{gallery.name}_{kind}.zip", zip_bytes({**chosen, **extra}), record)
+            chosen = {n: b for n, b in everything.items() if n.endswith(suffix)}
+            if chosen:
+                zipped = zip_bytes({**chosen, **extra})
+                publish(gallery / f"{gallery.name}_{kind}.zip", zipped, record)
     record_file.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 def _publish_dist(app: Sphinx, exception: Exception | None) -> None:
-    dist: Distribution | None = getattr(app, "_vgdownloads", None)
+    dist: Distribution | None = _current
     if exception is not None or dist is None:
         return
     out = Path(app.outdir) / DIST
@@ -519,9 +549,11 @@ class WheelDirective(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        dist: Distribution | None = getattr(self.env.app, "_vgdownloads", None)
+        dist: Distribution | None = _current
         if dist is None:
-            raise self.error("vgdownloads-wheel needs vgdownloads_project set in conf.py")
+            raise self.error(
+                "vgdownloads-wheel needs the HTML builder and vgdownloads_project in conf.py"
+            )
         self.env.vgdownloads_docs = getattr(self.env, "vgdownloads_docs", set())
         self.env.vgdownloads_docs.add(self.env.docname)
         depth = self.env.docname.count("/")
@@ -545,8 +577,7 @@ class WheelDirective(SphinxDirective):
 
 def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
     """Pages that show the wheel are rebuilt when its checksum changes."""
-    dist: Distribution | None = getattr(app, "_vgdownloads", None)
-    current = dist.sha256 if dist else None
+    current = _current.sha256 if _current else None
     if getattr(env, "vgdownloads_sha256", None) == current:
         return []
     env.vgdownloads_sha256 = current

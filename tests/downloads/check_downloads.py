@@ -24,6 +24,7 @@ processes and time.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import difflib
 import functools
 import hashlib
@@ -488,14 +489,21 @@ def first_difference(expected: Sequence[str], actual: Sequence[str]) -> Differen
 def notebook_text(nb: Mapping) -> str:
     """What an executed notebook printed, as the page would show it.
 
-    The first code cell must be the install cell (it holds ``%pip install -r
-    requirements.txt``; its output is pip's) and is skipped. From every other code cell, in
+    The first code cell must be the install cell (a line ``%pip install -r
+    requirements.txt``, not commented out) and must not have failed (pip's ``ERROR`` lines);
+    its output is pip's and is not compared. From every other code cell, in
     order: ``stream`` outputs named ``stdout`` and the ``text/plain`` of ``execute_result``
     outputs (each on lines of its own). Raises ValueError when the install cell is missing.
     """
     code = [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
-    if not code or INSTALL_LINE not in _joined(code[0].get("source", "")):
+    source = _joined(code[0].get("source", "")) if code else ""
+    if INSTALL_LINE not in [strip_comment(line).strip() for line in source.splitlines()]:
         raise ValueError(f"the notebook's first code cell is not the install cell ({INSTALL_LINE})")
+    # IPython's %pip does not raise when pip fails: read what pip said
+    for output in code[0].get("outputs", []):
+        said = _joined(output.get("text", ""))
+        if output.get("output_type") == "error" or re.search(r"^ERROR\b", said, re.MULTILINE):
+            raise ValueError("the notebook's install cell failed:\n" + tail(said or str(output)))
     text = ""
     for cell in code[1:]:
         for output in cell.get("outputs", []):
@@ -565,32 +573,47 @@ def check_example_zip(names: Sequence[str], stem: str) -> tuple[str | None, list
 
 
 def check_requirements(text: str, wheel: str) -> list[str]:
-    """Check a download's ``requirements.txt``: it installs the bundled wheel (``./<wheel>``)
-    and gives torch as a floor (``torch>=...``), not as a pin. Returns the problems found."""
+    """Check a download's ``requirements.txt``: it installs the bundled wheel (``./<wheel>``),
+    gives torch as a floor (``torch>=...``), not as a pin, and pins everything else
+    (``name==version``). Returns the problems found."""
     lines = [strip_comment(line).strip() for line in text.splitlines()]
     problems = []
     if f"./{wheel}" not in lines:
         problems.append(f"requirements.txt does not install ./{wheel}")
     if not any(re.fullmatch(r"torch\s*>=\s*\S+", line) for line in lines):
         problems.append("requirements.txt does not give torch as a floor (torch>=...)")
+    unpinned = [
+        line
+        for line in lines
+        if line
+        and line != f"./{wheel}"
+        and not line.startswith("torch")
+        and not re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!-]+", line)
+    ]
+    if unpinned:
+        problems.append(f"requirements.txt does not pin: {', '.join(unpinned)}")
     return problems
 
 
 def check_download_all(names: Sequence[str], kind: str, examples: Sequence[str]) -> list[str]:
     """Check the member names of a download-all zip of ``kind`` (``python`` or ``jupyter``).
 
-    ``examples`` are the examples' paths relative to the gallery (``vanishing/plot_01_x``). The
-    zip must hold ``requirements.txt``, one vgexamples wheel and exactly one ``.py`` (resp.
-    ``.ipynb``) per example, at ``<example>.<suffix>``. Returns the problems found.
+    ``examples`` are the examples' names (``plot_01_x``). The zip must be flat, every file
+    beside ``requirements.txt`` (which installs the wheel from the same folder), and hold one
+    vgexamples wheel and exactly one ``.py`` (resp. ``.ipynb``) per example. Returns the
+    problems found.
     """
     suffix = {"python": ".py", "jupyter": ".ipynb"}[kind]
     problems = []
     if "requirements.txt" not in names:
         problems.append("lacks requirements.txt")
+    nested = [name for name in names if "/" in name]
+    if nested:
+        problems.append(f"holds files in subfolders, away from requirements.txt: {nested[0]}")
     wheels = [name for name in names if WHEEL_PATTERN.fullmatch(name)]
     if len(wheels) != 1:
         problems.append(f"holds {len(wheels)} vgexamples wheels, expected 1")
-    held = {name[: -len(suffix)] for name in names if name.endswith(suffix)}
+    held = {name[: -len(suffix)] for name in names if name.endswith(suffix) and "/" not in name}
     missing = sorted(set(examples) - held)
     extra = sorted(held - set(examples))
     if missing:
@@ -807,11 +830,7 @@ class Checker:
 
     def check_download_all_zips(self, pages: Sequence[str]) -> None:
         """Check the two download-all zips linked from the gallery index."""
-        gallery = PurePosixPath(self.site_path(self.index_url)).parent
-        examples = [
-            str(PurePosixPath(self.site_path(page)).relative_to(gallery).with_suffix(""))
-            for page in pages
-        ]
+        examples = [PurePosixPath(self.site_path(page)).stem for page in pages]
         links = parse_download_all_links(self.index_html)
         for kind in ("python", "jupyter"):
             if kind not in links:
@@ -928,9 +947,21 @@ class Checker:
         expected: list[str],
         result: ExampleResult,
     ) -> None:
-        """Run the script and the notebook; compare what each printed with ``expected``."""
+        """Run the script and the notebook; compare what each printed with ``expected``.
+
+        The two run side by side: every example runs PyTorch on one thread
+        (``vgexamples.runtime.configure``), so on two cores neither waits for the other, and
+        the numbers do not depend on it.
+        """
         env = clean_env(os.environ, environment.venv)
-        run = self.run_script(folder, run_line, env)
+        notebook = folder / f"{stem}.ipynb"
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            script_run = pool.submit(self.run_script, folder, run_line, env)
+            if notebook.is_file():  # else check_example_zip reported it
+                started = time.perf_counter()
+                text, error = self.run_notebook(notebook, environment, env)
+                result.notebook_seconds = time.perf_counter() - started
+            run = script_run.result()
         result.script_seconds = run.seconds
         if run.returncode != 0:
             result.failures.append(
@@ -945,12 +976,8 @@ class Checker:
                 result.failures.append(
                     "script output differs from the page: " + difference.describe()
                 )
-        notebook = folder / f"{stem}.ipynb"
         if not notebook.is_file():
-            return  # check_example_zip reported it
-        started = time.perf_counter()
-        text, error = self.run_notebook(notebook, environment, env)
-        result.notebook_seconds = time.perf_counter() - started
+            return
         if error:
             result.failures.append(f"notebook: {error}")
             return
