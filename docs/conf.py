@@ -102,7 +102,10 @@ sphinx_gallery_conf = {
     "doc_module": ("vgexamples",),
     "backreferences_dir": "gen_modules/backreferences",
     "reference_url": {"vgexamples": None},
-    "image_srcset": [],
+    # a 2x image beside each figure (srcset) for high-density screens; vgfigures' scraper
+    # checks each figure's text is legible where it is shown and draws the card thumbnail
+    "image_srcset": ["2x"],
+    "image_scrapers": ("vgfigures.scraper",),
     "plot_gallery": "True",
     # Two worker processes (joblib/loky, spawned rather than forked, so no OpenMP state is
     # inherited): a cold build took 162 s against 195 s serially on two cores and never hung.
@@ -116,6 +119,10 @@ sphinx_gallery_conf = {
 os.environ[vgexamples.results.ENV_VAR] = str(HERE / "auto_examples" / "_results")
 
 # -- executed Markdown pages (myst-nb) -----------------------------------------------------
+# The pages' kernel draws with IPython's inline backend, so a figure becomes an output of its
+# cell; the Agg backend nox sets for the examples would swallow it (the gallery sets Agg
+# itself). vgexamples.plotting.use_style makes the inline figures 2x images.
+os.environ.pop("MPLBACKEND", None)
 nb_execution_mode = "cache"
 # one cache for every build; vgsite drops a page's entry when its library or results change
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
@@ -155,10 +162,12 @@ html_context = {"default_mode": "auto"}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "header_links_before_dropdown": 4,
+    "header_links_before_dropdown": 5,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     "secondary_sidebar_items": ["page-toc"],
+    # the navigation bar on one line at 1280 px: the short name beside the logo
+    "logo": {"text": "vgexamples"},
 }
 html_show_sourcelink = False
 # single pages have no section navigation: give their width to the text
@@ -174,6 +183,9 @@ html_sidebars = {
         "glossary",
         "references",
         "chapters/*",
+        # an example's code and printed tables need the width (its chapter's examples are
+        # one click away, in the breadcrumbs and the previous/next links)
+        "auto_examples/*/plot_*",
     )
 }
 html_last_updated_fmt = None

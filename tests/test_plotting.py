@@ -1,9 +1,12 @@
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
 from vgexamples.plotting import (
+    MAX_FIGURE_WIDTH,
     PALETTE,
+    histogram_edges,
     plot_histograms,
     plot_layer_values,
     plot_training_curves,
@@ -17,14 +20,43 @@ def test_use_style_sets_palette():
     assert plt.rcParams["axes.prop_cycle"].by_key()["color"][0] == PALETTE[0]
 
 
-def test_plot_layer_values_log_drops_nonpositive():
+def test_plot_layer_values_marks_zeros_on_the_bottom_edge():
     fig, ax = plt.subplots()
     plot_layer_values(ax, {"a": [1.0, 0.1, 0.0], "b": torch.tensor([2.0, 3.0])}, ylabel="g")
     assert ax.get_yscale() == "log"
     lines = ax.get_lines()
-    assert len(lines[0].get_xdata()) == 2  # the zero is not drawn on a log axis
+    assert len(lines[0].get_xdata()) == 2  # the zero has no place on the log axis's line...
+    zero = lines[1]  # ...but is marked, in the same colour, at layer 3 on the bottom edge
+    assert list(zero.get_xdata()) == [3] and zero.get_marker() == "v"
+    assert zero.get_color() == lines[0].get_color()
+    assert "exactly 0" in ax.get_legend_handles_labels()[1]
+    fig, ax = plt.subplots()
+    plot_layer_values(ax, {"b": [2.0, 3.0]}, ylabel="g")  # no zero: no marker, no legend entry
+    assert "exactly 0" not in ax.get_legend_handles_labels()[1]
     with pytest.raises(ValueError, match="series"):
         plot_layer_values(ax, {}, ylabel="g")
+
+
+def test_layer_axis_has_whole_number_ticks():
+    fig, ax = plt.subplots(figsize=(MAX_FIGURE_WIDTH, 4))
+    plot_layer_values(ax, {"a": [1.0, 2.0, 3.0, 4.0, 5.0]}, ylabel="g", log=False)
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 5]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_histogram_edges_follow_the_distinct_values():
+    rng = np.random.default_rng(0)
+    continuous = rng.normal(size=20_000)
+    # 64 units, each giving the same value for 256 images: 64 values, not 16,384
+    clumped = np.repeat(rng.uniform(0.2, 0.8, 64), 256)
+    assert len(histogram_edges(continuous)) - 1 >= 40
+    n_clumped = len(histogram_edges(clumped)) - 1
+    assert 5 <= n_clumped <= 10
+    # binning every value as independent would give the comb: far more bins than that
+    assert len(np.histogram_bin_edges(clumped, bins="fd")) - 1 > 5 * n_clumped
+    assert len(histogram_edges(np.full(10, 0.5))) == 2  # a single value: one bin around it
+    with pytest.raises(ValueError, match="finite"):
+        histogram_edges([np.nan])
 
 
 def test_plot_histograms_caps_lines():

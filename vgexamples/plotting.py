@@ -17,7 +17,10 @@ import torch
 from ._checks import check_choice, check_int
 
 __all__ = [
+    "MAX_FIGURE_WIDTH",
     "PALETTE",
+    "histogram_edges",
+    "integer_ticks",
     "plot_histograms",
     "plot_layer_values",
     "plot_training_curves",
@@ -37,8 +40,18 @@ PALETTE = (
 )
 
 
+#: The widest figure, in inches, shown at its own size in the site's text column (880 px at
+#: 100 dpi); a wider one is scaled down, and its text with it.
+MAX_FIGURE_WIDTH = 8.8
+
+
 def use_style() -> None:
-    """Apply the site's matplotlib style (call once at the top of an example)."""
+    """Apply the site's matplotlib style (call once at the top of an example).
+
+    Text is sized for the page it lands on: at 100 dpi the smallest text (tick labels and
+    legends, 10.5 pt) is 14.6 px tall, as large as the page's small print, provided the
+    figure is at most :data:`MAX_FIGURE_WIDTH` inches wide.
+    """
     mpl.rcParams.update(
         {
             "axes.prop_cycle": mpl.cycler(color=PALETTE),
@@ -52,20 +65,44 @@ def use_style() -> None:
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,
-            "font.size": 10,
-            "axes.titlesize": 11,
-            "legend.fontsize": 9,
+            "font.size": 11,
+            "axes.titlesize": 11.5,
+            "axes.labelsize": 11,
+            "xtick.labelsize": 10.5,
+            "ytick.labelsize": 10.5,
+            "legend.fontsize": 10.5,
+            "figure.titlesize": 12,
             "legend.frameon": False,
             "lines.linewidth": 1.8,
             "figure.constrained_layout.use": True,
         }
     )
+    _retina_in_notebooks()
+
+
+def _retina_in_notebooks() -> None:
+    """In a Jupyter kernel drawing inline, show figures from a 2x image (sharp on HiDPI)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # not installed: not a notebook
+        return
+    shell = get_ipython()
+    if shell is None or "inline" not in mpl.get_backend():
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
 
 
 def _as_array(values) -> np.ndarray:
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     return np.asarray(values, dtype=float)
+
+
+def integer_ticks(axis) -> None:
+    """Put ticks only on whole numbers (an axis that counts layers, steps or epochs)."""
+    axis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
 
 
 def plot_layer_values(
@@ -76,6 +113,7 @@ def plot_layer_values(
     log: bool = True,
     xlabel: str = "layer (1 = nearest the input)",
     markers: bool = True,
+    legend: bool = True,
 ) -> plt.Axes:
     """Plot one line per label of a per-layer quantity against the layer index.
 
@@ -88,31 +126,81 @@ def plot_layer_values(
     ylabel
         Axis label for the quantity.
     log
-        Use a logarithmic y axis (the natural scale of gradient norms). Non-positive values
-        are left out of a log plot.
+        Use a logarithmic y axis (the natural scale of gradient norms). A value of exactly
+        zero has no place on it: it is drawn as a downward triangle on the bottom edge, in
+        its line's colour, and the legend says so.
+    legend
+        Draw the legend on these axes (turn off to draw one legend for several panels).
     """
     if not series:
         raise ValueError("series must hold at least one label -> values entry")
+    any_zero = False
     for label, values in series.items():
         y = _as_array(values)
         x = np.arange(1, len(y) + 1)
         if log:
+            zero = y == 0
             keep = y > 0
-            x, y = x[keep], y[keep]
-        ax.plot(x, y, marker="o" if markers else None, markersize=3, label=label)
+            (line,) = ax.plot(
+                x[keep], y[keep], marker="o" if markers else None, markersize=3, label=label
+            )
+            if zero.any():
+                any_zero = True
+                ax.plot(
+                    x[zero],
+                    np.full(zero.sum(), 0.0),
+                    linestyle="none",
+                    marker="v",
+                    markersize=7,
+                    color=line.get_color(),
+                    transform=mpl.transforms.blended_transform_factory(ax.transData, ax.transAxes),
+                    clip_on=False,
+                )
+        else:
+            ax.plot(x, y, marker="o" if markers else None, markersize=3, label=label)
+    if any_zero:
+        ax.plot([], [], linestyle="none", marker="v", color="grey", label="exactly 0")
     if log:
         ax.set_yscale("log")
+    integer_ticks(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if legend:
+        ax.legend()
     return ax
+
+
+def histogram_edges(
+    values, *, value_range: tuple[float, float] | None = None, max_bins: int = 60
+) -> np.ndarray:
+    """Bin edges suited to the sample: Freedman-Diaconis over its *distinct* values.
+
+    Pooled layer outputs often repeat values (a unit that gives every image the same output
+    contributes the same number once per image): binning all of them as if independent
+    makes bins far narrower than the sample supports, and the histogram a comb of spikes.
+    The bin width is chosen from the distinct values instead, with at least 5 and at most
+    ``max_bins`` bins.
+    """
+    check_int("max_bins", max_bins, minimum=5)
+    values = _as_array(values).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("values must hold at least one finite number")
+    distinct = np.unique(values)
+    lo, hi = value_range if value_range is not None else (distinct[0], distinct[-1])
+    if hi <= lo:
+        return np.array([lo - 0.5, lo + 0.5])
+    q75, q25 = np.percentile(distinct, [75, 25])
+    width = 2 * (q75 - q25) / distinct.size ** (1 / 3)
+    n = int(np.ceil((hi - lo) / width)) if width > 0 else max_bins
+    return np.linspace(lo, hi, min(max_bins, max(5, n)) + 1)
 
 
 def plot_histograms(
     ax: plt.Axes,
     tensors: Mapping[str, torch.Tensor],
     *,
-    bins: int = 60,
+    bins: int | str = "auto",
     xlabel: str = "value",
     value_range: tuple[float, float] | None = None,
     max_lines: int = 8,
@@ -120,9 +208,11 @@ def plot_histograms(
     """Overlay one histogram line per layer (Karpathy's activation/gradient histograms).
 
     At most ``max_lines`` layers, evenly spaced from first to last, are drawn so the figure
-    stays readable for deep nets.
+    stays readable for deep nets. ``bins="auto"`` bins each layer by
+    :func:`histogram_edges`; an integer gives that many equal bins.
     """
-    check_int("bins", bins, minimum=2)
+    if bins != "auto":
+        check_int("bins", bins, minimum=2)
     check_int("max_lines", max_lines)
     if not tensors:
         raise ValueError("tensors must hold at least one name -> tensor entry")
@@ -133,7 +223,12 @@ def plot_histograms(
     cmap = plt.get_cmap("viridis")
     for i, name in enumerate(names):
         values = _as_array(tensors[name]).ravel()
-        counts, edges = np.histogram(values, bins=bins, range=value_range, density=True)
+        edges = (
+            histogram_edges(values, value_range=value_range)
+            if bins == "auto"
+            else np.histogram_bin_edges(values, bins=bins, range=value_range)
+        )
+        counts, edges = np.histogram(values, bins=edges, density=True)
         centres = 0.5 * (edges[1:] + edges[:-1])
         colour = cmap(i / max(1, len(names) - 1))
         ax.plot(centres, counts, color=colour, label=name, linewidth=1.4)
@@ -181,6 +276,7 @@ def plot_training_curves(
             ax.plot(x[-1:], y[-1:], marker="x", color=line.get_color(), markersize=8)
     if log:
         ax.set_yscale("log")
+    integer_ticks(ax.xaxis)
     ax.set_xlabel("step")
     ax.set_ylabel(metric.replace("_", " "))
     ax.legend()

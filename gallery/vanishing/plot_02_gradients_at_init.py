@@ -48,14 +48,17 @@ print(
 # :math:`1/\sqrt{n_\text{in}}`, a variance of :math:`1/(3 n_\text{in})`). Middle: Xavier
 # initialization (variance :math:`2/(n_\text{in} + n_\text{out})`, here :math:`1/64`). Right:
 # He initialization (variance :math:`2/n_\text{in}`). The y axis is logarithmic.
-fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(8.8, 4.2), sharey=True)
 for ax, init in zip(axes, inits, strict=True):
     plot_layer_values(
         ax,
         {name: profiles[init, name].weight_grad_norm for name in names},
         ylabel="||dL/dW|| of the layer",
+        xlabel="layer",
+        legend=False,
     )
     ax.set_title(f"init = {init!r}")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncol=5)
 plt.show()
 
 # %%
@@ -85,18 +88,25 @@ for name in names:
 # deviation across images, over the units' root-mean-square value). A spread below float32's
 # machine epsilon (dotted line, :math:`2^{-23} \approx 1.2 \times 10^{-7}`) means every image
 # produces the same hidden vector up to rounding: whatever the last layer learns, it sees the
-# same input for every image. A layer whose spread is exactly zero is not drawn on the
-# logarithmic axis.
-fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
+# same input for every image. A layer whose spread is exactly zero has no place on the
+# logarithmic axis: it is marked by a triangle on the bottom edge.
+fig, axes = plt.subplots(1, 3, figsize=(8.8, 4.2), sharey=True)
 for ax, init in zip(axes, inits, strict=True):
     plot_layer_values(
         ax,
         {name: result.spread(init, name) for name in names},
         ylabel="spread across images",
-        xlabel="hidden layer (1 = nearest the input)",
+        xlabel="hidden layer",
+        legend=False,
     )
-    ax.axhline(FLOAT32_EPS, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(FLOAT32_EPS, color="grey", linestyle=":", linewidth=1.5, label="float32 eps")
     ax.set_title(f"init = {init!r}")
+# one legend for the three panels, every entry any panel drew ("exactly 0" among them)
+entries = {}
+for ax in axes:
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        entries.setdefault(label, handle)
+fig.legend(entries.values(), entries.keys(), loc="outside upper center", ncol=4)
 plt.show()
 
 # %%
@@ -149,7 +159,7 @@ for name in names:
 # -------------------------------
 # Karpathy's diagnostic: the distribution of each layer's outputs for the batch, pooled over
 # images and units.
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6))
 for ax, name in zip(axes, ["tanh", "sigmoid"], strict=True):
     plot_histograms(ax, profiles["he", name].activations, xlabel=f"{name} output", max_lines=5)
     ax.set_title(f"{name}, He init")
