@@ -91,7 +91,12 @@ def test_layer_rows_flags_follow_thresholds(images):
     assert "head: update too large" in flags
     md = report.to_markdown()
     assert md.splitlines()[0].startswith("| layer | kind |")
-    assert len(md.splitlines()) == 2 + len(report.rows)
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    assert len(table) == 2 + len(report.rows)
+    # a value that does not apply is a dash, explained under the table, never "nan"
+    missing = any(isinstance(v, float) and math.isnan(v) for r in report.rows for v in r.values())
+    assert missing and "| - |" in md and "A dash:" in md
+    assert "nan" not in md
     fig = report.plot()
     assert len(fig.axes) == 4
 

@@ -86,17 +86,19 @@ class Report:
                 value = row.get(col, "")
                 if isinstance(value, float):
                     value = (
-                        ""
+                        "-"
                         if math.isnan(value)
                         else (f"{value:.0%}" if col in ("saturated", "dead") else f"{value:.1e}")
                     )
                 cells.append(str(value))
             lines.append("| " + " | ".join(cells) + " |")
+        if any(" - |" in line for line in lines[2:]):
+            lines += ["", "A dash: the quantity does not apply to that layer, or was not measured."]
         return "\n".join(lines)
 
     def plot(self) -> plt.Figure:
         """Karpathy's three diagnostic panels plus per-layer gradient norms."""
-        fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+        fig, axes = plt.subplots(2, 2, figsize=(8.8, 7))
         names = [r["layer"] for r in self.rows if not math.isnan(r["grad / last"])]
         grads = [r["grad / last"] for r in self.rows if not math.isnan(r["grad / last"])]
         plot_layer_values(
@@ -106,7 +108,7 @@ class Report:
             xlabel="layer (input side first)",
         )
         axes[0, 0].set_title("back-propagated gradient per layer")
-        axes[0, 0].set_xticks(range(1, len(names) + 1), names, rotation=45, ha="right", fontsize=7)
+        axes[0, 0].set_xticks(range(1, len(names) + 1), names, rotation=45, ha="right")
         if self.profile.activations:
             plot_histograms(axes[0, 1], self.profile.activations, xlabel="activation value")
             axes[0, 1].set_title("activation histograms")
@@ -131,7 +133,7 @@ class Report:
                 title="update-to-weight ratio",
             )
             if len(rec.update_ratio) <= 8:
-                axes[1, 1].legend(fontsize=7)
+                axes[1, 1].legend()
         else:
             axes[1, 1].set_axis_off()
         return fig

@@ -57,7 +57,7 @@ print("2**-25 in bf16:", torch.tensor(2.0**-25, dtype=torch.bfloat16).item())
 # shrink layer by layer, is probed at initialization only. The sections below read the
 # result. Each trained network's budget, the same in every format:
 for label, budget in half_precision.BUDGETS.items():
-    print(f"{label}: {budget}")
+    print(f"{label}:\n    {budget}")
 result = half_precision.run(device=device)
 nets, runs = half_precision.NETS, half_precision.PRECISIONS
 
@@ -105,10 +105,13 @@ plt.show()
 # fp32 master weights; with ``loss_scale="dynamic"`` it uses ``torch.amp.GradScaler``. Every
 # run sees the same mini-batches.
 histories = {(label, run): result.histories[label, run, 0] for label in nets for run in runs}
-print(f"{'network':>28} | " + " | ".join(f"{run:>21}" for run in runs))
+widths = [max(5, len(run)) for run in runs]  # each column as wide as its heading
+print(
+    f"{'network':>28} | " + " | ".join(f"{run:>{w}}" for run, w in zip(runs, widths, strict=True))
+)
 for label in nets:
     accs = [result.accuracy(label, run) for run in runs]
-    print(f"{label:>28} | " + " | ".join(f"{a:21.3f}" for a in accs))
+    print(f"{label:>28} | " + " | ".join(f"{a:{w}.3f}" for a, w in zip(accs, widths, strict=True)))
 
 # %%
 # The small-loss net: which runs learn
@@ -139,9 +142,10 @@ for run in runs:
 print("1e-8 stored in fp16:", torch.tensor(1e-8, dtype=half).item())
 step = result.pure_adam_step
 print(
-    f"after one pure-fp16 Adam step: {step['nan']} of {step['params']} parameters NaN "
-    f"({step['zero_grad']} had a zero gradient), {step['inf']} infinite "
-    f"({step['second_moment_underflow']} had a second moment that underflowed)"
+    f"after one pure-fp16 Adam step, of {step['params']} parameters:\n"
+    f"  {step['nan']} NaN ({step['zero_grad']} had a zero gradient)\n"
+    f"  {step['inf']} infinite ({step['second_moment_underflow']} had a second moment "
+    "that underflowed)"
 )
 for optimizer, h in result.pure.items():
     accuracy = "-" if h.diverged else f"{h.final_test_accuracy:.3f}"
@@ -156,7 +160,7 @@ for optimizer, h in result.pure.items():
 for fmt in ("float16", "bfloat16"):
     change = result.outputs["trained", fmt, 0]
     print(
-        f"trained shallow net in {fmt}: same predicted class for {change.argmax_agreement:.1%} "
+        f"trained shallow net in {fmt}: same class for {change.argmax_agreement:.1%} "
         f"of test images, logits move by up to {change.max_abs_diff:.2g}"
     )
     print(

@@ -45,7 +45,7 @@ print(pruning.FINE_TUNE)
 amounts = sorted({amount for _, amount in result.curve})
 results = result.curve
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 4), sharey=True)
 labels = {"layer": "weights, per layer", "global": "weights, global", "neurons": "neurons"}
 for ax, column, title in [(axes[0], 1, "no fine-tuning"), (axes[1], 2, "after fine-tuning")]:
     for method, label in labels.items():
@@ -82,7 +82,7 @@ for name, size in result.sizes.items():
 summary = result.summary()
 print(
     f"90% masked weights: {summary['dense_weight_bytes']} B dense, "
-    f"{summary['masked_csr_bytes']} B as CSR ({summary['csr_ratio']:.1f}x smaller); "
+    f"{summary['masked_csr_bytes']} B as CSR ({summary['csr_ratio']:.1f}x smaller)\n"
     f"inference with sparse CSR products {summary['csr_ms']:.3f} ms "
     f"(dense network {summary['dense_ms']:.3f} ms)"
 )

@@ -31,7 +31,7 @@ use_style()
 # :func:`vgexamples.experiments.distillation.run` holds out validation images from the
 # digits' training split, then for each training-set size trains a teacher and every
 # student. Teacher and student budgets, and the grids searched on validation:
-print("teacher:", distillation.TEACHER_BUDGET)
+print(f"teacher:\n    {distillation.TEACHER_BUDGET}")
 print("students:", distillation.STUDENT_BUDGET)
 print("baselines: weight decay", distillation.WEIGHT_DECAYS)
 print("           label smoothing", distillation.LABEL_SMOOTHINGS)

@@ -90,7 +90,7 @@ plt.show()
 # each stream over positions. A column is a stroke type, a row a channel.
 a, b = result.streams
 names = result.stroke_names
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 4))
 for ax, maps, title in [(axes[0], a, "stream A"), (axes[1], b, "stream B")]:
     response = maps.mean(dim=(2, 3)).T.numpy()
     im = ax.imshow(response, cmap="viridis", aspect="auto")

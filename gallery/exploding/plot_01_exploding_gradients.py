@@ -54,12 +54,13 @@ print(f"w / 4 = {weight / 4:g}")
 profiles = {g: result.profile(g) for g in result.gains}
 for g, p in profiles.items():
     print(
-        f"gain {g:4.2f}: loss at init {p.loss:8.4g} | output-gradient first/last layer "
-        f"{p.ratio_first_to_last('output_grad_norm'):8.3g} | weight-gradient norm first layer "
-        f"{p.weight_grad_norm[0]:8.3g}, last layer {p.weight_grad_norm[-1]:8.3g}"
+        f"gain {g:4.2f}: loss at init {p.loss:8.4g} | output gradient, first/last layer "
+        f"{p.ratio_first_to_last('output_grad_norm'):8.3g}\n"
+        f"{'':>11}weight-gradient norm, first layer {p.weight_grad_norm[0]:8.3g}, "
+        f"last layer {p.weight_grad_norm[-1]:8.3g}"
     )
 
-fig, (ax_chain, ax_out, ax_w) = plt.subplots(1, 3, figsize=(12, 3.8))
+fig, (ax_chain, ax_out, ax_w) = plt.subplots(1, 3, figsize=(8.8, 3.8))
 plot_layer_values(ax_chain, {f"w = {weight:g}": chain}, ylabel="|dC/db| of each neuron")
 ax_chain.set_title("sigmoid chain, every neuron at z = 0")
 for ax, attr, title in [

@@ -83,7 +83,7 @@ runs = result.runs
 summary = summarize_sweep(runs)
 print("\n".join(sweep_table(runs)))
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.8))
 plot_clipping_sweep(*axes, runs)
 fig.suptitle(
     f"exploding ReLU network (gain {clipping.GAIN:g}), {len(result.budget.seeds)} seeds per point"
@@ -96,7 +96,7 @@ plt.show()
 # The same results with the value-clipping thresholds multiplied by :math:`\sqrt{P}`, the
 # largest norm a value-clipped gradient can reach. The two windows of thresholds that train
 # well now roughly line up.
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.8))
 plot_clipping_sweep(*axes, runs, value_scale=math.sqrt(n_params))
 plt.show()
 

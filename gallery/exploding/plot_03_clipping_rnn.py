@@ -55,7 +55,7 @@ plt.show()
 # becomes non-finite or if it ends no better than predicting the mean target (MSE 1/6).
 runs, seeds = result.runs, result.budget.seeds
 print("\n".join(sweep_table(runs, loss_name="MSE")))
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.8))
 plot_clipping_sweep(*axes, runs)
 axes[1].axhline(ADDING_BASELINE_MSE, color="grey", linestyle=":")
 fig.suptitle(

@@ -55,11 +55,11 @@ for start in starts:
         label = "no clipping" if clip is None else f"clip norm {clip}"
         print(
             f"start {start}, {label:>14}: largest gradient norm {max(p.grad_norm):8.3g}, "
-            f"largest step {p.max_step:8.3g}, final loss {p.loss[-1]:.4f}, "
+            f"largest step {p.max_step:8.3g}\n{'':>34}final loss {p.loss[-1]:.4f}, "
             f"end (w, b) = ({p.params[-1, 0]:.2f}, {p.params[-1, 1]:.2f})"
         )
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharex=True, sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 4.4), sharex=True, sharey=True)
 for ax, clip in zip(axes, (None, result.clip_norm), strict=True):
     cs = ax.contourf(w_values, b_values, surface, levels=30, cmap="viridis")
     for start, colour in zip(starts, ("#E69F00", "#D55E00", "#FFFFFF"), strict=True):
@@ -76,7 +76,7 @@ plt.show()
 # %%
 # Along each path
 # ---------------
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(8.8, 3.6))
 for start in starts:
     for clip, style in ((None, "-"), (result.clip_norm, "--")):
         p = paths[start, clip]
@@ -85,7 +85,7 @@ for start in starts:
         ax_grad.plot(p.grad_norm, style, label=label)
 ax_loss.set(xlabel="step", ylabel="loss", yscale="log")
 ax_grad.set(xlabel="step", ylabel="gradient norm (before clipping)", yscale="log")
-ax_loss.legend(fontsize=7)
+ax_loss.legend()
 plt.show()
 
 # %%

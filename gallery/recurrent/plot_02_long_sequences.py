@@ -50,8 +50,8 @@ for cell in CELLS:
     print(
         f"{cell:>4}: test MSE {mse[cell]:.4f} "
         f"({'solved' if result.solved(length, cell) else 'not solved'};"
-        f" mean predictor {ADDING_BASELINE_MSE:.4f}), after training "
-        f"|dL/dh_1| / |dL/dh_T| = {after[cell].ratio_first_to_last():.3g}"
+        f" mean predictor {ADDING_BASELINE_MSE:.4f}); trained: "
+        f"|dL/dh_1|/|dL/dh_T| = {after[cell].ratio_first_to_last():.3g}"
     )
 
 # %%
@@ -60,7 +60,7 @@ for cell in CELLS:
 # Each curve is normalised by its value at the last step, so it reads as the fraction of the
 # last step's gradient that reaches step :math:`t`.
 t = np.arange(1, length + 1)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.8), sharey=True)
 for ax, profiles, title in [
     (axes[0], before, "at initialization"),
     (axes[1], after, "after training"),

@@ -44,9 +44,8 @@ for depth, his in NIELSEN_2015.items():
     print(
         f"{'':>16}ours (digits, {len(SEEDS)} nets): "
         + "  ".join(f"{v:.3f}" for v in runs.mean(0))
-        + "   (spread over nets: "
+        + f"\n{'':>16}spread over nets:       "
         + "  ".join(f"{v:.3f}" for v in runs.std(0))
-        + ")"
     )
 
 # %%
@@ -98,7 +97,7 @@ plt.show()
 # Over training
 # -------------
 # Each network's speeds, recorded every 100 steps of the budget above.
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(8.8, 3.6), sharey=True)
 for ax, depth in zip(axes, DEPTHS, strict=True):
     speeds = result.speeds[depth, 0]
     for layer in range(depth):
@@ -116,7 +115,7 @@ plt.show()
 # The ratio ``last hidden layer / first hidden layer`` of the speeds, next to the training
 # loss. The gap holds while the loss sits on its initial plateau and closes once the network
 # starts to fit.
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6))
 for depth in DEPTHS:
     axes[0].plot(monitors_steps, result.gap(depth), label=f"{depth} hidden")
     axes[1].plot(histories[depth].eval_step, histories[depth].train_loss, label=f"{depth} hidden")
@@ -143,7 +142,7 @@ for depth in DEPTHS:
 # that directly: the relative change :math:`\lVert W_t - W_0\rVert / \lVert W_0\rVert` of
 # each hidden layer's weights from initialization, in the network with four hidden layers.
 moved = result.movement[4, 0]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6))
 for layer in range(moved.shape[1]):
     axes[0].plot(monitors_steps[1:], moved[1:, layer], label=f"hidden layer {layer + 1}")
 axes[0].set_yscale("log")

@@ -58,7 +58,7 @@ profiles = {
     (act, label): result.profile(act, label) for act in ("tanh", "relu") for label in SCHEMES
 }
 
-fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+fig, axes = plt.subplots(2, 2, figsize=(8.8, 7), sharex=True)
 for col, act in enumerate(("tanh", "relu")):
     plot_layer_values(
         axes[0, col],
@@ -74,7 +74,7 @@ for col, act in enumerate(("tanh", "relu")):
     )
     axes[0, col].set_title(f"{act}, {DEPTH} layers of {WIDTH}")
 for ax in axes.ravel():
-    ax.legend(fontsize=7)
+    ax.legend()
 plt.show()
 
 # %%
@@ -88,9 +88,9 @@ for act in ("tanh", "relu"):
         p = profiles[act, label]
         ratio = initialization.grad_ratio(p)
         print(
-            f"{act:>4} {label:>17}: Var(a) first {p.activation_var[0]:.2e} last "
+            f"{act:>4} {label:>17}: Var(a) first {p.activation_var[0]:.2e}, last "
             f"{p.activation_var[-1]:.2e} | Var(grad) first/last "
-            + ("- (last layer's is 0)" if math.isnan(ratio) else f"{ratio:.2e}")
+            + ("- (last is 0)" if math.isnan(ratio) else f"{ratio:.2e}")
         )
 
 # %%
@@ -109,8 +109,9 @@ for label in initialization.GAIN_SCHEMES:
     g = result.gains[label, 0]
     print(
         f"tanh, {label:>6}: gain per layer median {sorted(g.gain)[len(g.gain) // 2]:.3f} "
-        f"(range {min(g.gain):.3f} to {max(g.gain):.3f}); product {g.predicted_ratio():.3g}, "
-        f"measured first/last {initialization.grad_ratio(result.profile('tanh', label)):.3g}"
+        f"(range {min(g.gain):.3f} to {max(g.gain):.3f})\n"
+        f"{'':>14}product {g.predicted_ratio():.3g}, measured first/last "
+        f"{initialization.grad_ratio(result.profile('tanh', label)):.3g}"
     )
 sat = result.gains["He", 0].saturated
 print(
@@ -139,7 +140,7 @@ plt.show()
 print(f"{result.train_depth} hidden layers of {result.train_width} ReLU units")
 print(result.budget)
 histories = {init: result.history(init) for init in initialization.TRAINED_INITS}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6))
 plot_training_curves(axes[0], histories, metric="train_loss")
 plot_training_curves(axes[1], histories, metric="test_accuracy")
 axes[0].set_title("30-layer ReLU MLP, same budget")

@@ -48,7 +48,7 @@ for (act, norm), (hist, _, _) in runs.items():
         f"test accuracy {hist.final_test_accuracy:.1%}"
     )
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6), sharey=True)
 for ax, act in zip(axes, ("sigmoid", "tanh"), strict=True):
     plot_training_curves(
         ax, {f"norm={n}": runs[act, n][0] for n in ("none", "batch")}, metric="train_loss"
@@ -63,7 +63,7 @@ plt.show()
 # the first 100 steps. Without normalization the sigmoid network's first layers receive a
 # tiny fraction of what the last ones get; batch normalization re-scales the signal at every
 # layer on the way back.
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6), sharey=True)
 for ax, act in zip(axes, ("sigmoid", "tanh"), strict=True):
     series = {}
     for norm in ("none", "batch"):
@@ -82,7 +82,7 @@ plt.show()
 # Each band spans the 15th to 85th percentile of unit 0's input over the test images, with
 # the median as a line. With batch normalization the input is the normalized value after the
 # learned scale and shift, computed (as in training) with the statistics of the batch.
-fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True)
+fig, axes = plt.subplots(2, 2, figsize=(8.8, 6.4), sharex=True)
 for row, act in enumerate(("sigmoid", "tanh")):
     for col, norm in enumerate(("none", "batch")):
         ax = axes[row, col]
@@ -140,7 +140,7 @@ for act in batch_norm.ORDER_ACTIVATIONS:
             f" +- {a.std():.3f} | 'after' lower on {result.after_wins(act, lr)} of {len(SEEDS)}"
             " seeds"
         )
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.6), sharey=True)
 for ax, act in zip(axes, batch_norm.ORDER_ACTIVATIONS, strict=True):
     cells = [(lr, pos) for lr in LRS for pos in ("before", "after")]
     for i, (lr, pos) in enumerate(cells):

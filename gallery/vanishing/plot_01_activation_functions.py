@@ -35,7 +35,7 @@ names = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu"]
 # :func:`vgexamples.activations.activation_and_derivative` evaluates an activation on a grid and
 # differentiates it with ``torch.autograd``. PReLU is shown with its initial slope of 0.25
 # (it is learned during training); leaky ReLU uses PyTorch's default slope of 0.01.
-fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
+fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(8.8, 3.6), sharex=True)
 for name in names:
     x, y, dy = activation_and_derivative(name)
     ax_f.plot(x, y, label=name)

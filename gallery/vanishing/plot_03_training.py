@@ -45,7 +45,7 @@ for name in names:
 # %%
 # Training curves
 # ---------------
-fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8.8, 3.8))
 plot_training_curves(ax_loss, histories, metric="loss", smooth=25)
 plot_training_curves(ax_acc, histories, metric="test_accuracy")
 ax_acc.axhline(0.1, color="grey", linestyle=":", linewidth=1)
@@ -57,7 +57,7 @@ plt.show()
 # --------------------------------------
 # For each network, the first, middle and last hidden layers. Saturation is only defined for
 # the sigmoid and tanh; a dead unit (zero output for the whole batch) only occurs with ReLU.
-fig, (ax_sat, ax_dead) = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, (ax_sat, ax_dead) = plt.subplots(1, 2, figsize=(8.8, 3.8))
 for name, ax, attr in [
     ("tanh", ax_sat, "saturated"),
     ("sigmoid", ax_sat, "saturated"),

@@ -3,6 +3,9 @@
 Run with ``nox -s browser`` (it builds the site first if needed). For each page: no console
 errors, no failed requests, no request to any host but the local server, every image loaded,
 math typeset wherever the page has math, and no horizontal scrolling on a 390 px phone screen.
+At a 1280 px desktop: printed output, code and tables fit their column, no ``nan`` stands in
+for a value, the navigation bar is one line, and every figure has a 2x source and is shown
+at its own size (the text size vgfigures checks at build time is the size the reader sees).
 A redirect page left behind by a renamed page must instead land on the page it points to.
 """
 
@@ -68,6 +71,64 @@ def _check_redirect(page, seen, base_url, page_path, target):
     assert seen["console"] == [], f"console errors: {seen['console']}"
 
 
+#: The navigation bar's height when all its items sit on one line (two lines measure 136 px).
+NAVBAR_ONE_LINE_PX = 80
+
+# At 1280 px: what does not fit its column, where a value is shown as nan, the navigation bar,
+# and the figures (2x source; shown width against natural width).
+DESKTOP_CHECKS = r"""() => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const outputs = [...article.querySelectorAll(
+    '.sphx-glr-script-out pre, .cell_output pre, .output pre')];
+  const wide = e => e.scrollWidth > e.clientWidth + 1;
+  const longest = e => e.innerText.split('\n').sort((a, b) => b.length - a.length)[0];
+  const code = [...article.querySelectorAll('div.highlight pre')]
+    .filter(e => !outputs.includes(e));
+  const prose = article.cloneNode(true);
+  prose.querySelectorAll('div.highlight, code, .math, mjx-container, script')
+    .forEach(e => e.remove());
+  const shown = outputs.map(e => e.innerText).join('\n') + '\n' + prose.textContent;
+  const header = document.querySelector('.bd-header');
+  const items = header ? [...header.querySelectorAll(
+    '.navbar-header-items .nav-link, .navbar-brand, .search-button-field, .theme-switch-button'
+  )].filter(e => e.offsetParent !== null) : [];
+  const tops = items.map(e => Math.round(e.getBoundingClientRect().top));
+  const figures = [...article.querySelectorAll('img')].filter(i =>
+    !i.closest('.sphx-glr-thumbcontainer, .sd-card') && !/\.svg$/i.test(i.src));
+  return {
+    outputs: outputs.filter(wide).map(e => [e.scrollWidth - e.clientWidth, longest(e)]),
+    code: code.filter(wide).map(e => [e.scrollWidth - e.clientWidth, longest(e)]),
+    tables: [...article.querySelectorAll('table')].filter(wide)
+      .map(e => [e.scrollWidth - e.clientWidth, e.innerText.slice(0, 80)]),
+    nan: shown.match(/(?<![\w'"])nan%?(?![\w'"(])/g) || [],
+    navbar: header ? Math.round(header.getBoundingClientRect().height) : 0,
+    rows: new Set(tops).size,
+    figures: figures.map(i => ({
+      src: i.src.split('/').pop(),
+      x2: /\s2(\.0+)?x/.test(i.srcset || '') || i.naturalWidth >= 1.9 * i.width,
+      shown: i.getBoundingClientRect().width,
+      own: i.getAttribute('width') ? Number(i.getAttribute('width')) : i.naturalWidth,
+      column: i.parentElement.clientWidth,
+    })),
+  };
+}"""
+
+
+def _check_desktop(page, page_path):
+    found = page.evaluate(DESKTOP_CHECKS)
+    assert found["outputs"] == [], f"printed output wider than its column: {found['outputs']}"
+    assert found["code"] == [], f"code wider than its column: {found['code']}"
+    assert found["tables"] == [], f"tables wider than the column: {found['tables']}"
+    assert found["nan"] == [], f"{page_path} shows nan as a value (use a dash and a note)"
+    assert found["navbar"] <= NAVBAR_ONE_LINE_PX and found["rows"] <= 1, (
+        f"navigation bar on {found['rows']} lines, {found['navbar']} px tall"
+    )
+    for fig in found["figures"]:
+        assert fig["x2"], f"figure without a 2x source: {fig['src']}"
+        # shown at its own size, or as wide as the column allows: never shrunk further
+        assert fig["shown"] >= min(fig["own"], fig["column"]) - 2, f"figure shrunk: {fig}"
+
+
 def test_page(browser, base_url, site_dir, summary, page_path):
     summary["pages"] += 1
     context, page, seen = _open(browser, base_url, page_path, summary)
@@ -81,6 +142,7 @@ def test_page(browser, base_url, site_dir, summary, page_path):
         if has_math and "mathjax" in source:
             page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
         page.wait_for_load_state("networkidle")
+        _check_desktop(page, page_path)
         broken = page.evaluate(
             "Array.from(document.images)"
             ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)"
@@ -175,6 +237,7 @@ def test_screenshots(browser, base_url, site_dir, summary, name, width, height):
     example = _example_pages(site_dir)[0]
     for label, path in [
         ("landing", "index.html"),
+        ("chapter", f"chapters/{first_chapter()}.html"),
         ("example", example.relative_to(site_dir).as_posix()),
     ]:
         context, page, _seen = _open(browser, base_url, path, summary, width, height)
