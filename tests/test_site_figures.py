@@ -148,3 +148,35 @@ def test_the_scraper_fails_the_example_on_illegible_text(tmp_path):
     }
     with pytest.raises(vgfigures.IllegibleFigure, match=r"plot_02_y\.py, figure 1"):
         vgfigures.scraper(None, block_vars, {"src_dir": str(tmp_path), "image_srcset": []})
+
+
+def _two_panels():
+    fig, axes = plt.subplots(1, 2, figsize=(6, 3), sharey=True)
+    for ax in axes:
+        ax.plot([1, 2, 3], [3, 1, 2], label="a")
+        ax.set_xlabel("step")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center")
+    return fig
+
+
+def test_the_card_has_no_tick_labels_and_leaves_the_figure_as_it_was(tmp_path):
+    from matplotlib.image import imread
+
+    fig = _two_panels()
+    fig.savefig(tmp_path / "before.png")  # the first draw settles the layout
+    fig.savefig(tmp_path / "before.png")
+    assert vgfigures.draw_card(fig, tmp_path / "card.png")
+    fig.savefig(tmp_path / "after.png")
+    before, after = imread(tmp_path / "before.png"), imread(tmp_path / "after.png")
+    assert before.shape == after.shape and abs(before - after).max() == 0
+    # the card is the same figure drawn with every text and tick label switched off
+    bare = _two_panels()
+    with vgfigures.textless(bare):
+        for ax in bare.axes:
+            ax.tick_params(labelbottom=False, labelleft=False)
+        bare.savefig(tmp_path / "bare.png")
+        bare.savefig(tmp_path / "bare.png")
+    card = imread(tmp_path / "card.png")
+    assert card.shape == before.shape
+    assert abs(card - imread(tmp_path / "bare.png")).max() == 0
+    assert abs(card - before).max() > 0

@@ -20,6 +20,7 @@ for) and adds two things:
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,10 +140,10 @@ def textless(fig) -> Iterator[None]:
 
     for text in list(_texts(fig)):
         change(text, "visible", False)
-    for ax in fig.axes:
-        legend = ax.get_legend()
+    for legend in [*fig.legends, *(ax.get_legend() for ax in fig.axes)]:
         if legend is not None and legend.get_visible():
             change(legend, "visible", False)
+    for ax in fig.axes:
         for line in ax.get_lines():
             change(line, "linewidth", line.get_linewidth() * CARD_LINE_SCALE)
             if line.get_marker() not in (None, "None", "", " "):
@@ -152,6 +153,28 @@ def textless(fig) -> Iterator[None]:
     finally:
         for artist, name, value in reversed(changed):
             getattr(artist, f"set_{name}")(value)
+
+
+def draw_card(fig, target: Path) -> bool:
+    """Save ``fig`` as a card thumbnail: no text at all (tick labels, titles, legends, the
+    figure's own legends), thicker lines. A copy is drawn, so ``fig`` is left as it was;
+    a figure that cannot be copied gets no card (False), and the default thumbnail."""
+    import matplotlib.pyplot as plt
+
+    try:
+        card = pickle.loads(pickle.dumps(fig))
+    except Exception:  # an artist that does not pickle
+        return False
+    try:
+        with textless(card):
+            # tick labels are made afresh at each draw: hiding today's Text objects is not
+            # enough
+            for ax in card.axes:
+                ax.tick_params(labelbottom=False, labeltop=False, labelleft=False, labelright=False)
+            card.savefig(target, dpi=_save_dpi(fig))
+    finally:
+        plt.close(card)
+    return True
 
 
 def card_path(image_path_template: str) -> Path:
@@ -182,9 +205,8 @@ def scraper(block, block_vars, gallery_conf):
         if wanted is not None and (index == wanted or wanted == -1):
             target = card_path(iterator.image_path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with textless(fig):
-                fig.savefig(target, dpi=_save_dpi(fig))
-            src_dir = Path(gallery_conf["src_dir"])
-            file_conf.pop("thumbnail_number", None)
-            file_conf["thumbnail_path"] = str(target.relative_to(src_dir))
+            if draw_card(fig, target):
+                src_dir = Path(gallery_conf["src_dir"])
+                file_conf.pop("thumbnail_number", None)
+                file_conf["thumbnail_path"] = str(target.relative_to(src_dir))
     return matplotlib_scraper(block, block_vars, gallery_conf)
