@@ -92,9 +92,12 @@ DESKTOP_CHECKS = r"""() => {
   const items = header ? [...header.querySelectorAll(
     '.navbar-header-items .nav-link, .navbar-brand, .search-button-field, .theme-switch-button'
   )].filter(e => e.offsetParent !== null) : [];
-  const tops = items.map(e => Math.round(e.getBoundingClientRect().top));
-  const figures = [...article.querySelectorAll('img')].filter(i =>
-    !i.closest('.sphx-glr-thumbcontainer, .sd-card') && !/\.svg$/i.test(i.src));
+  // on one line, every item's box overlaps every other's vertically
+  const boxes = items.map(e => e.getBoundingClientRect());
+  const oneLine = !boxes.length ||
+    Math.max(...boxes.map(r => r.top)) < Math.min(...boxes.map(r => r.bottom));
+  const figures = [...article.querySelectorAll(
+    'img.sphx-glr-single-img, img.sphx-glr-multi-img, .cell_output img, figure img')];
   return {
     outputs: outputs.filter(wide).map(e => [e.scrollWidth - e.clientWidth, longest(e)]),
     code: code.filter(wide).map(e => [e.scrollWidth - e.clientWidth, longest(e)]),
@@ -102,7 +105,7 @@ DESKTOP_CHECKS = r"""() => {
       .map(e => [e.scrollWidth - e.clientWidth, e.innerText.slice(0, 80)]),
     nan: shown.match(/(?<![\w'"])nan%?(?![\w'"(])/g) || [],
     navbar: header ? Math.round(header.getBoundingClientRect().height) : 0,
-    rows: new Set(tops).size,
+    oneLine,
     figures: figures.map(i => ({
       src: i.src.split('/').pop(),
       x2: /\s2(\.0+)?x/.test(i.srcset || '') || i.naturalWidth >= 1.9 * i.width,
@@ -114,14 +117,20 @@ DESKTOP_CHECKS = r"""() => {
 }"""
 
 
+#: Generated reference pages (API entries and the library's highlighted source): their code
+#: is the library's, at its 100-column line length, and their prose may name nan as a value.
+REFERENCE_PAGES = ("api/", "_modules/")
+
+
 def _check_desktop(page, page_path):
     found = page.evaluate(DESKTOP_CHECKS)
     assert found["outputs"] == [], f"printed output wider than its column: {found['outputs']}"
-    assert found["code"] == [], f"code wider than its column: {found['code']}"
     assert found["tables"] == [], f"tables wider than the column: {found['tables']}"
-    assert found["nan"] == [], f"{page_path} shows nan as a value (use a dash and a note)"
-    assert found["navbar"] <= NAVBAR_ONE_LINE_PX and found["rows"] <= 1, (
-        f"navigation bar on {found['rows']} lines, {found['navbar']} px tall"
+    if not page_path.startswith(REFERENCE_PAGES):
+        assert found["code"] == [], f"code wider than its column: {found['code']}"
+        assert found["nan"] == [], f"{page_path} shows nan as a value (use a dash and a note)"
+    assert found["navbar"] <= NAVBAR_ONE_LINE_PX and found["oneLine"], (
+        f"navigation bar on more than one line ({found['navbar']} px tall)"
     )
     for fig in found["figures"]:
         assert fig["x2"], f"figure without a 2x source: {fig['src']}"
