@@ -36,6 +36,16 @@ def is_redirect(path: Path) -> bool:
     return redirect_target(path.read_text(encoding="utf-8", errors="replace")) is not None
 
 
+def site_pages(site: Path) -> list[str]:
+    """Every HTML page of the built site (relative paths), assets' own HTML files aside."""
+    assets = ("_static/", "_images/", "_downloads/", "_sources/")
+    return sorted(
+        rel
+        for p in site.rglob("*.html")
+        if not (rel := p.relative_to(site).as_posix()).startswith(assets)
+    )
+
+
 def first_chapter() -> str:
     """The gallery folder of the first chapter (gallery/CHAPTERS.txt)."""
     return (ROOT / "gallery" / "CHAPTERS.txt").read_text().split()[0]

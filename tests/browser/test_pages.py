@@ -16,19 +16,13 @@ from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 
-from .conftest import ARTIFACTS, first_chapter, is_redirect, redirect_target
+from .conftest import ARTIFACTS, first_chapter, is_redirect, redirect_target, site_pages
 
 
 def pytest_generate_tests(metafunc):
     if "page_path" in metafunc.fixturenames:
         site = Path(metafunc.config.getoption("--site")).resolve()
-        assets = ("_static/", "_images/", "_downloads/", "_sources/")
-        pages = sorted(
-            rel
-            for p in site.rglob("*.html")
-            if not (rel := p.relative_to(site).as_posix()).startswith(assets)
-        )
-        metafunc.parametrize("page_path", pages)
+        metafunc.parametrize("page_path", site_pages(site))
 
 
 def _open(browser, base_url, path, summary, width=1280, height=900):
