@@ -38,6 +38,7 @@ extensions = [
     "sphinx_design",
     "vgsite",
     "vgdownloads",
+    "vgaccess",
 ]
 
 exclude_patterns = [
@@ -155,7 +156,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 html_theme = "pydata_sphinx_theme"
 html_title = "vgexamples: vanishing and exploding gradients, executed"
 html_static_path = ["_static"]
-html_css_files = ["vgexamples.css"]
+html_css_files = ["vgexamples.css", "vgaccess.css"]
 html_favicon = "_static/favicon.svg"
 html_logo = "_static/favicon.svg"
 html_context = {"default_mode": "auto"}
