@@ -1,7 +1,8 @@
 """Site-wide behaviour of the vgexamples docs, as a small Sphinx extension.
 
 * copies MathJax 3 (from the ``django-static-mathjax`` package) into ``_static/mathjax`` so
-  math renders with no request to another host;
+  math renders with no request to another host: only the files the configured component
+  can load (:func:`mathjax_files`), and an older, fuller copy there shrinks to those;
 * after every HTML build, scans the output for scripts, styles, images or frames loaded from
   another host and fails the build if it finds any (:func:`find_external_resources`);
 * writes an execution-times page for the gallery (sphinx-gallery's own page pulls
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import ast
+import filecmp
 import functools
 import hashlib
 import importlib.util
@@ -574,19 +576,128 @@ def reset_example_state(gallery_conf, fname) -> None:
 
 
 # -- hooks ---------------------------------------------------------------------------------
+# -- MathJax: only what the configured component loads --------------------------------------
+_MATHJAX_PRELOAD = re.compile(r"\.preLoad\(([^)]*)\)")
+_MATHJAX_FONT_DIR = re.compile(r'fontURL:[^;]{0,80}?resolvePath\("([^"]+)"')
+_MATHJAX_REQUIRE_ALLOW = re.compile(r"require:\{allow:[^{]*\{([^}]*)\}")
+_MATHJAX_MENU_SETTINGS = re.compile(r"settings:\{(texHints:[^}]*)\}")
+
+
+def _mathjax_module_file(name: str) -> str:
+    """The file of a MathJax component name: ``[tex]/color`` or ``ui/lazy`` (no ``.js``)."""
+    if name.startswith("[tex]/"):
+        name = "input/tex/extensions/" + name[len("[tex]/") :]
+    return name if name.endswith(".js") else name + ".js"
+
+
+def mathjax_files(
+    source: Path, component: str = "tex-chtml.js", extra: Iterable[str] = ()
+) -> list[Path]:
+    """The MathJax 3 files (relative to ``source``, the ``es5`` folder) a page can request.
+
+    Read from the combined ``component`` itself: the component file; the web fonts of its
+    CHTML output (the browser fetches each font when a glyph needs it); every TeX extension
+    under ``input/tex/extensions`` that ``\\require`` accepts (the ``autoload`` macros load a
+    subset of those), except the ones the component already bundles; and, only if the menu's
+    default settings switch them on, the accessibility explorer with the speech-rule engine
+    (``a11y/``, ``sre/``) and the SVG output. ``extra`` names further components a
+    configuration loads (``ui/lazy``, ``[tex]/physics``). Everything else in the package (the
+    other combined components, SVG output, the speech-rule engine's 4 MB of rule files) is
+    left out: the component never requests it.
+    """
+    source = Path(source)
+    text = (source / component).read_text(encoding="utf-8")
+    bundled = {
+        name.strip().strip("\"'")
+        for group in _MATHJAX_PRELOAD.findall(text)
+        for name in group.split(",")
+    }
+    selected = {Path(component)}
+    selected.update(Path(_mathjax_module_file(name)) for name in extra)
+    if "output/chtml" in bundled:
+        fonts = _MATHJAX_FONT_DIR.search(text)
+        if fonts is None:
+            raise ExtensionError(f"MathJax {component}: no CHTML font folder found")
+        woff = [p.relative_to(source) for p in (source / fonts.group(1)).glob("*.woff*")]
+        if not woff:
+            raise ExtensionError(f"MathJax {component}: no fonts in {source / fonts.group(1)}")
+        selected.update(woff)
+    if "[tex]/require" in bundled or "[tex]/autoload" in bundled:
+        allow = _MATHJAX_REQUIRE_ALLOW.search(text)
+        if allow is None:
+            raise ExtensionError(f"MathJax {component}: no \\require allow-list found")
+        refused = {
+            key.strip().strip("\"'")
+            for key, _, value in (item.partition(":") for item in allow.group(1).split(","))
+            if value.strip() in ("!1", "false")
+        }
+        for path in (source / "input" / "tex" / "extensions").glob("*.js"):
+            if path.stem not in refused and f"[tex]/{path.stem}" not in bundled:
+                selected.add(path.relative_to(source))
+    menu = _MATHJAX_MENU_SETTINGS.search(text) if "ui/menu" in bundled else None
+    if menu is not None:
+        settings = menu.group(1)
+        if "explorer:!0" in settings or "collapsible:!0" in settings:
+            for folder in ("a11y", "sre"):
+                selected.update(
+                    p.relative_to(source) for p in (source / folder).rglob("*") if p.is_file()
+                )
+        if 'renderer:"SVG"' in settings:
+            selected.add(Path("output/svg.js"))
+            selected.update(
+                p.relative_to(source) for p in (source / "output/svg").rglob("*") if p.is_file()
+            )
+    missing = sorted(p.as_posix() for p in selected if not (source / p).is_file())
+    if missing:
+        raise ExtensionError(f"MathJax files missing from {source}: {', '.join(missing)}")
+    return sorted(selected)
+
+
 def _mathjax_source() -> Path:
     import mathjax  # the django-static-mathjax package
 
     return Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
 
 
+def _mathjax_component(app: Sphinx) -> str:
+    """The combined component the pages load (``mathjax_path`` relative to ``_static``)."""
+    path = str(app.config.mathjax_path or "")
+    if "://" not in path and path.startswith("mathjax/"):
+        return path[len("mathjax/") :]
+    return "tex-chtml.js"
+
+
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    """Put exactly :func:`mathjax_files` into ``_static/mathjax``; anything else there goes."""
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "_static" / "mathjax"
-    if (target / "tex-chtml.js").is_file():
-        return
-    shutil.copytree(_mathjax_source(), target, dirs_exist_ok=True)
+    source = _mathjax_source()
+    config = app.config.mathjax3_config or {}
+    extra = config.get("loader", {}).get("load", []) if isinstance(config, dict) else []
+    wanted = mathjax_files(source, _mathjax_component(app), extra)
+    sync_files(source, Path(app.outdir) / "_static" / "mathjax", wanted)
+
+
+def sync_files(source: Path, target: Path, files: Iterable[Path]) -> None:
+    """Make ``target`` hold exactly ``files`` (paths relative to ``source``), copied from there.
+
+    Files not listed are deleted and emptied folders removed, so an output folder that holds
+    more from an earlier build shrinks to the selection; listed files are copied only when
+    missing or different.
+    """
+    wanted = {Path(f) for f in files}
+    if target.is_dir():
+        for path in sorted(target.rglob("*"), reverse=True):  # files before their folders
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif path.relative_to(target) not in wanted:
+                path.unlink()
+    for rel in sorted(wanted):
+        src, dest = source / rel, target / rel
+        if not dest.is_file() or not filecmp.cmp(src, dest, shallow=False):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
 
 
 def find_local_paths(html: str, roots: list[str]) -> list[str]:
