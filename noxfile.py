@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent
 CONSTRAINTS = ROOT / "constraints.txt"
 BUILD = ROOT / "docs" / "_build"
 HTML = BUILD / "html"
+# Sphinx's pickled doctrees stay outside the published tree (by default they would land in
+# docs/_build/html/.doctrees, 15 MB that nobody should download)
+DOCTREES = BUILD / "doctrees"
 
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "virtualenv"  # pip honours the configured find-links
@@ -87,6 +90,8 @@ def docs(session: nox.Session) -> None:
         DOCS_JOBS,
         "-b",
         "html",
+        "-d",
+        str(DOCTREES),
         "docs",
         str(HTML),
         *session.posargs,
@@ -107,7 +112,17 @@ def browser(session: nox.Session) -> None:
     if not Path(chromium).exists():
         session.error("Chromium not found: install Debian's `chromium` package")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(HTML), "-q", env=RUN_ENV
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "-d",
+        str(DOCTREES),
+        "docs",
+        str(HTML),
+        "-q",
+        env=RUN_ENV,
     )
     session.run(
         "pytest",
@@ -191,6 +206,8 @@ def docs_live(session: nox.Session) -> None:
     install(session, "docs", "live")
     session.run(
         "sphinx-autobuild",
+        "-d",
+        str(DOCTREES),
         "docs",
         str(BUILD / "live"),
         "--host",
