@@ -754,6 +754,149 @@ def add_thumbnail_alt_text(html: str) -> str:
     return _THUMB.sub(fill, html)
 
 
+# -- a lighter output: lossless PNGs, no stale downloads, no source maps -------------------------
+def shrink_png(data: bytes) -> bytes:
+    """The smallest lossless re-encoding of a PNG found, or ``data`` itself.
+
+    Tried: Pillow's ``optimize=True`` compression; an opaque RGBA image stored as RGB; an
+    image of at most 256 colours stored with a palette. A candidate is kept only if it is
+    smaller and decodes to exactly the same RGBA pixels.
+    """
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as original:
+        original.load()
+    if original.format != "PNG" or getattr(original, "is_animated", False):
+        return data
+    pixels = original.convert("RGBA")
+    reference = pixels.tobytes()
+    image = original
+    if image.mode == "RGBA" and image.getextrema()[3] == (255, 255):
+        image = image.convert("RGB")
+    candidates = [image]
+    if image.mode in ("RGB", "RGBA", "LA", "L") and image.getcolors(256) is not None:
+        candidates.insert(0, _palette_image(pixels))
+    info = {"dpi": original.info["dpi"]} if "dpi" in original.info else {}
+    best = data
+    for candidate in candidates:
+        buffer = io.BytesIO()
+        candidate.save(buffer, "PNG", optimize=True, **info)
+        encoded = buffer.getvalue()
+        if len(encoded) >= len(best):
+            continue
+        with Image.open(io.BytesIO(encoded)) as check:
+            if check.convert("RGBA").tobytes() == reference:
+                best = encoded
+    return best
+
+
+def _palette_image(rgba):
+    """``rgba`` (at most 256 distinct colours) as an exact palette image, alpha in tRNS."""
+    from PIL import Image
+
+    colours = [bytes(colour) for _, colour in rgba.getcolors(256)]
+    index = {colour: i for i, colour in enumerate(colours)}
+    raw = rgba.tobytes()
+    image = Image.frombytes(
+        "P", rgba.size, bytes(index[raw[i : i + 4]] for i in range(0, len(raw), 4))
+    )
+    image.putpalette(b"".join(colour[:3] for colour in colours))
+    alpha = bytes(colour[3] for colour in colours)
+    if alpha.strip(b"\xff"):
+        image.info["transparency"] = alpha
+    return image
+
+
+def _shrink_images(app: Sphinx, exception: Exception | None) -> None:
+    """Re-encode the PNGs of ``_images`` losslessly (:func:`shrink_png`), each once.
+
+    A file Sphinx or sphinx-gallery copied again (a rewritten page) is shrunk again; the
+    record of what was shrunk (size and time of each output file) lives beside the doctrees.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    images = Path(app.outdir) / "_images"
+    record_file = Path(app.doctreedir) / "vgsite-shrunk-images.json"
+    try:
+        record = json.loads(record_file.read_text())
+    except (OSError, ValueError):
+        record = {}
+    before = after = 0
+    current = {}
+    for path in sorted(images.glob("*.png")):
+        stat = path.stat()
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        if record.get(path.name) != stamp:
+            data = path.read_bytes()
+            smaller = shrink_png(data)
+            before, after = before + len(data), after + len(smaller)
+            if len(smaller) < len(data):
+                path.write_bytes(smaller)
+                stat = path.stat()
+                stamp = [stat.st_size, stat.st_mtime_ns]
+        current[path.name] = stamp
+    record_file.parent.mkdir(parents=True, exist_ok=True)
+    record_file.write_text(json.dumps(current, indent=0, sort_keys=True) + "\n")
+    if before:
+        logger.info(f"vgsite: PNG figures {before / 1e6:.2f} MB -> {after / 1e6:.2f} MB")
+
+
+def stale_downloads(downloads: Path, published: Iterable[str]) -> list[Path]:
+    """Files under ``downloads`` (``_downloads``) that no page publishes any more.
+
+    Sphinx copies each file a page links with ``:download:`` into ``_downloads/<hash>/`` but
+    never deletes one that no page links any more: the gallery's single-script and
+    single-notebook downloads of earlier builds (vgdownloads now offers the zip only) stay
+    behind. ``published`` are the paths (relative to ``downloads``) the environment knows.
+    """
+    keep = {Path(p) for p in published}
+    if not downloads.is_dir():
+        return []
+    return sorted(
+        p for p in downloads.rglob("*") if p.is_file() and p.relative_to(downloads) not in keep
+    )
+
+
+def _prune_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    downloads = Path(app.outdir) / "_downloads"
+    published = [str(dest) for _docs, dest in app.env.dlfiles.values()]
+    for path in stale_downloads(downloads, published):
+        path.unlink()
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+_SOURCE_MAP_COMMENT = re.compile(
+    r"\n?(?://# sourceMappingURL=[^\n]*|/\*# sourceMappingURL=.*?\*/)\s*$"
+)
+
+
+def drop_source_maps(static: Path) -> list[Path]:
+    """Delete the ``.map`` files under ``static`` and the comments that point to them.
+
+    Source maps (the theme ships 2 MB of them) serve a browser's developer tools only; no page
+    loads them. Returns the files deleted.
+    """
+    removed = sorted(static.rglob("*.map"))
+    for path in removed:
+        path.unlink()
+    for path in [*static.rglob("*.js"), *static.rglob("*.css")]:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        stripped = _SOURCE_MAP_COMMENT.sub("", text)
+        if stripped != text:
+            path.write_text(stripped + "\n", encoding="utf-8", errors="surrogateescape")
+    return removed
+
+
+def _drop_source_maps(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        drop_source_maps(Path(app.outdir) / "_static")
+
+
 def _fix_thumbnails(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -1006,6 +1149,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-merge-info", _merge_backrefs)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _fix_thumbnails)
+    app.connect("build-finished", _shrink_images)
+    app.connect("build-finished", _prune_downloads)
+    app.connect("build-finished", _drop_source_maps)
     app.connect("build-finished", _write_redirects, priority=800)
     app.connect("build-finished", _check_offline, priority=900)
     app.connect("build-finished", _check_no_local_paths, priority=910)
