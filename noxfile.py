@@ -7,6 +7,7 @@
     nox -s docs-live  live-reloading preview while editing
     nox -s browser    every built page checked in headless Chromium
     nox -s downloads  every example's zip fetched from the built site and run in a fresh venv
+    nox -s links      every internal link and anchor of the built site (LinkChecker, offline)
     nox -s bench      build-speed, memory and page-weight benchmark
 
 Every session installs from ``constraints.txt``, the one file that pins what the project is
@@ -43,18 +44,29 @@ RUN_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0"}
 DOCS_JOBS = os.environ.get("VGEXAMPLES_DOCS_JOBS", "2")
 
 
-def install(session: nox.Session, *extras: str) -> None:
-    """Install the project with ``extras`` from the constraints file, once per change."""
+def install(session: nox.Session, *extras: str, project: bool = True) -> None:
+    """Install the project with ``extras`` from the constraints file, once per change.
+
+    ``project=False`` installs only what the ``extras`` list (a tool such as LinkChecker),
+    without the project and its dependencies.
+    """
     key = hashlib.sha256()
     for path in (ROOT / "pyproject.toml", CONSTRAINTS):
         key.update(path.read_bytes())
-    key.update(",".join(extras).encode())
+    key.update(",".join(extras).encode() + (b"" if project else b" (extras only)"))
     stamp = Path(session.virtualenv.location) / ".vgexamples-install"
     if stamp.is_file() and stamp.read_text() == key.hexdigest():
         session.log("requirements unchanged since the last install: skipping pip")
         return
-    spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-c", str(CONSTRAINTS), "-e", spec)
+    if project:
+        spec = f".[{','.join(extras)}]" if extras else "."
+        session.install("-c", str(CONSTRAINTS), "-e", spec)
+    else:
+        import tomllib
+
+        groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        requirements = [r for e in extras for r in groups["optional-dependencies"][e]]
+        session.install("-c", str(CONSTRAINTS), *requirements)
     stamp.write_text(key.hexdigest())
 
 
@@ -155,6 +167,37 @@ def downloads(session: nox.Session) -> None:
         str(HTML),
         "--constraints",
         str(CONSTRAINTS),
+        *session.posargs,
+    )
+
+
+# LinkChecker, started as root, switches to the `nobody` user and could then no longer read a
+# checkout under /root; it only reads local files here, so it keeps the caller's user.
+_LINKCHECKER = (
+    "import sys; import linkcheck.command.linkchecker as cli; "
+    "cli.drop_privileges = lambda: None; sys.exit(cli.linkchecker())"
+)
+
+
+@nox.session
+def links(session: nox.Session) -> None:
+    """Check every internal link and every anchor (``page.html#id``) of the built site.
+
+    LinkChecker crawls the local tree from ``index.html`` over file:// URLs with its anchor
+    check on (settings in ``tests/linkcheckerrc``); links to other hosts are never fetched.
+    Any broken link or missing anchor fails the session. Needs a built site (``nox -s docs``).
+    """
+    if not (HTML / "index.html").is_file():
+        session.error("no built site: run `nox -s docs` first")
+    install(session, "links", project=False)
+    session.run(
+        "python",
+        "-c",
+        _LINKCHECKER,
+        "--config",
+        str(ROOT / "tests" / "linkcheckerrc"),
+        "--no-status",
+        (HTML / "index.html").as_uri(),
         *session.posargs,
     )
 
