@@ -171,12 +171,30 @@ def downloads(session: nox.Session) -> None:
     )
 
 
-# LinkChecker, started as root, switches to the `nobody` user and could then no longer read a
-# checkout under /root; it only reads local files here, so it keeps the caller's user.
-_LINKCHECKER = (
-    "import sys; import linkcheck.command.linkchecker as cli; "
-    "cli.drop_privileges = lambda: None; sys.exit(cli.linkchecker())"
-)
+# LinkChecker run from Python with three changes to its command line:
+# * started as root it switches to the `nobody` user, which could then no longer read a
+#   checkout under /root; it only reads local files here, so it keeps the caller's user;
+# * it treats every page.html#anchor as a page of its own (239 distinct links point into
+#   api/experiments.html): a parsed page is kept and reused, not parsed again per anchor;
+# * and it follows a page's own links once, not again for each #anchor pointing to it.
+_LINKCHECKER = """
+import functools, sys, threading
+import linkcheck.command.linkchecker as cli
+from linkcheck.checker.urlbase import UrlBase
+from linkcheck.htmlutil import htmlsoup
+cli.drop_privileges = lambda: None
+htmlsoup.make_soup = functools.lru_cache(maxsize=64)(htmlsoup.make_soup)
+followed, lock, allows = set(), threading.Lock(), UrlBase.allows_recursion
+def allows_once(self):
+    page = self.url.split("#", 1)[0]
+    with lock:
+        if page in followed or not allows(self):
+            return False
+        followed.add(page)
+        return True
+UrlBase.allows_recursion = allows_once
+sys.exit(cli.linkchecker())
+"""
 
 
 @nox.session
