@@ -7,6 +7,7 @@
     nox -s docs-live  live-reloading preview while editing
     nox -s browser    every built page checked in headless Chromium
     nox -s downloads  every example's zip fetched from the built site and run in a fresh venv
+    nox -s links      every internal link and anchor of the built site (LinkChecker, offline)
     nox -s bench      build-speed, memory and page-weight benchmark
 
 Every session installs from ``constraints.txt``, the one file that pins what the project is
@@ -27,6 +28,9 @@ ROOT = Path(__file__).resolve().parent
 CONSTRAINTS = ROOT / "constraints.txt"
 BUILD = ROOT / "docs" / "_build"
 HTML = BUILD / "html"
+# Sphinx's pickled doctrees stay outside the published tree (by default they would land in
+# docs/_build/html/.doctrees, 15 MB that nobody should download)
+DOCTREES = BUILD / "doctrees"
 
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "virtualenv"  # pip honours the configured find-links
@@ -40,18 +44,29 @@ RUN_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "0"}
 DOCS_JOBS = os.environ.get("VGEXAMPLES_DOCS_JOBS", "2")
 
 
-def install(session: nox.Session, *extras: str) -> None:
-    """Install the project with ``extras`` from the constraints file, once per change."""
+def install(session: nox.Session, *extras: str, project: bool = True) -> None:
+    """Install the project with ``extras`` from the constraints file, once per change.
+
+    ``project=False`` installs only what the ``extras`` list (a tool such as LinkChecker),
+    without the project and its dependencies.
+    """
     key = hashlib.sha256()
     for path in (ROOT / "pyproject.toml", CONSTRAINTS):
         key.update(path.read_bytes())
-    key.update(",".join(extras).encode())
+    key.update(",".join(extras).encode() + (b"" if project else b" (extras only)"))
     stamp = Path(session.virtualenv.location) / ".vgexamples-install"
     if stamp.is_file() and stamp.read_text() == key.hexdigest():
         session.log("requirements unchanged since the last install: skipping pip")
         return
-    spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-c", str(CONSTRAINTS), "-e", spec)
+    if project:
+        spec = f".[{','.join(extras)}]" if extras else "."
+        session.install("-c", str(CONSTRAINTS), "-e", spec)
+    else:
+        import tomllib
+
+        groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        requirements = [r for e in extras for r in groups["optional-dependencies"][e]]
+        session.install("-c", str(CONSTRAINTS), *requirements)
     stamp.write_text(key.hexdigest())
 
 
@@ -87,6 +102,8 @@ def docs(session: nox.Session) -> None:
         DOCS_JOBS,
         "-b",
         "html",
+        "-d",
+        str(DOCTREES),
         "docs",
         str(HTML),
         *session.posargs,
@@ -107,7 +124,17 @@ def browser(session: nox.Session) -> None:
     if not Path(chromium).exists():
         session.error("Chromium not found: install Debian's `chromium` package")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(HTML), "-q", env=RUN_ENV
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "-d",
+        str(DOCTREES),
+        "docs",
+        str(HTML),
+        "-q",
+        env=RUN_ENV,
     )
     session.run(
         "pytest",
@@ -140,6 +167,55 @@ def downloads(session: nox.Session) -> None:
         str(HTML),
         "--constraints",
         str(CONSTRAINTS),
+        *session.posargs,
+    )
+
+
+# LinkChecker run from Python with three changes to its command line:
+# * started as root it switches to the `nobody` user, which could then no longer read a
+#   checkout under /root; it only reads local files here, so it keeps the caller's user;
+# * it treats every page.html#anchor as a page of its own (239 distinct links point into
+#   api/experiments.html): a parsed page is kept and reused, not parsed again per anchor;
+# * and it follows a page's own links once, not again for each #anchor pointing to it.
+_LINKCHECKER = """
+import functools, sys, threading
+import linkcheck.command.linkchecker as cli
+from linkcheck.checker.urlbase import UrlBase
+from linkcheck.htmlutil import htmlsoup
+cli.drop_privileges = lambda: None
+htmlsoup.make_soup = functools.lru_cache(maxsize=64)(htmlsoup.make_soup)
+followed, lock, allows = set(), threading.Lock(), UrlBase.allows_recursion
+def allows_once(self):
+    page = self.url.split("#", 1)[0]
+    with lock:
+        if page in followed or not allows(self):
+            return False
+        followed.add(page)
+        return True
+UrlBase.allows_recursion = allows_once
+sys.exit(cli.linkchecker())
+"""
+
+
+@nox.session
+def links(session: nox.Session) -> None:
+    """Check every internal link and every anchor (``page.html#id``) of the built site.
+
+    LinkChecker crawls the local tree from ``index.html`` over file:// URLs with its anchor
+    check on (settings in ``tests/linkcheckerrc``); links to other hosts are never fetched.
+    Any broken link or missing anchor fails the session. Needs a built site (``nox -s docs``).
+    """
+    if not (HTML / "index.html").is_file():
+        session.error("no built site: run `nox -s docs` first")
+    install(session, "links", project=False)
+    session.run(
+        "python",
+        "-c",
+        _LINKCHECKER,
+        "--config",
+        str(ROOT / "tests" / "linkcheckerrc"),
+        "--no-status",
+        (HTML / "index.html").as_uri(),
         *session.posargs,
     )
 
@@ -191,6 +267,8 @@ def docs_live(session: nox.Session) -> None:
     install(session, "docs", "live")
     session.run(
         "sphinx-autobuild",
+        "-d",
+        str(DOCTREES),
         "docs",
         str(BUILD / "live"),
         "--host",

@@ -1,7 +1,8 @@
 """Site-wide behaviour of the vgexamples docs, as a small Sphinx extension.
 
 * copies MathJax 3 (from the ``django-static-mathjax`` package) into ``_static/mathjax`` so
-  math renders with no request to another host;
+  math renders with no request to another host: only the files the configured component
+  can load (:func:`mathjax_files`), and an older, fuller copy there shrinks to those;
 * after every HTML build, scans the output for scripts, styles, images or frames loaded from
   another host and fails the build if it finds any (:func:`find_external_resources`);
 * writes an execution-times page for the gallery (sphinx-gallery's own page pulls
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import ast
+import filecmp
 import functools
 import hashlib
 import importlib.util
@@ -574,19 +576,128 @@ def reset_example_state(gallery_conf, fname) -> None:
 
 
 # -- hooks ---------------------------------------------------------------------------------
+# -- MathJax: only what the configured component loads --------------------------------------
+_MATHJAX_PRELOAD = re.compile(r"\.preLoad\(([^)]*)\)")
+_MATHJAX_FONT_DIR = re.compile(r'fontURL:[^;]{0,80}?resolvePath\("([^"]+)"')
+_MATHJAX_REQUIRE_ALLOW = re.compile(r"require:\{allow:[^{]*\{([^}]*)\}")
+_MATHJAX_MENU_SETTINGS = re.compile(r"settings:\{(texHints:[^}]*)\}")
+
+
+def _mathjax_module_file(name: str) -> str:
+    """The file of a MathJax component name: ``[tex]/color`` or ``ui/lazy`` (no ``.js``)."""
+    if name.startswith("[tex]/"):
+        name = "input/tex/extensions/" + name[len("[tex]/") :]
+    return name if name.endswith(".js") else name + ".js"
+
+
+def mathjax_files(
+    source: Path, component: str = "tex-chtml.js", extra: Iterable[str] = ()
+) -> list[Path]:
+    """The MathJax 3 files (relative to ``source``, the ``es5`` folder) a page can request.
+
+    Read from the combined ``component`` itself: the component file; the web fonts of its
+    CHTML output (the browser fetches each font when a glyph needs it); every TeX extension
+    under ``input/tex/extensions`` that ``\\require`` accepts (the ``autoload`` macros load a
+    subset of those), except the ones the component already bundles; and, only if the menu's
+    default settings switch them on, the accessibility explorer with the speech-rule engine
+    (``a11y/``, ``sre/``) and the SVG output. ``extra`` names further components a
+    configuration loads (``ui/lazy``, ``[tex]/physics``). Everything else in the package (the
+    other combined components, SVG output, the speech-rule engine's 4 MB of rule files) is
+    left out: the component never requests it.
+    """
+    source = Path(source)
+    text = (source / component).read_text(encoding="utf-8")
+    bundled = {
+        name.strip().strip("\"'")
+        for group in _MATHJAX_PRELOAD.findall(text)
+        for name in group.split(",")
+    }
+    selected = {Path(component)}
+    selected.update(Path(_mathjax_module_file(name)) for name in extra)
+    if "output/chtml" in bundled:
+        fonts = _MATHJAX_FONT_DIR.search(text)
+        if fonts is None:
+            raise ExtensionError(f"MathJax {component}: no CHTML font folder found")
+        woff = [p.relative_to(source) for p in (source / fonts.group(1)).glob("*.woff*")]
+        if not woff:
+            raise ExtensionError(f"MathJax {component}: no fonts in {source / fonts.group(1)}")
+        selected.update(woff)
+    if "[tex]/require" in bundled or "[tex]/autoload" in bundled:
+        allow = _MATHJAX_REQUIRE_ALLOW.search(text)
+        if allow is None:
+            raise ExtensionError(f"MathJax {component}: no \\require allow-list found")
+        refused = {
+            key.strip().strip("\"'")
+            for key, _, value in (item.partition(":") for item in allow.group(1).split(","))
+            if value.strip() in ("!1", "false")
+        }
+        for path in (source / "input" / "tex" / "extensions").glob("*.js"):
+            if path.stem not in refused and f"[tex]/{path.stem}" not in bundled:
+                selected.add(path.relative_to(source))
+    menu = _MATHJAX_MENU_SETTINGS.search(text) if "ui/menu" in bundled else None
+    if menu is not None:
+        settings = menu.group(1)
+        if "explorer:!0" in settings or "collapsible:!0" in settings:
+            for folder in ("a11y", "sre"):
+                selected.update(
+                    p.relative_to(source) for p in (source / folder).rglob("*") if p.is_file()
+                )
+        if 'renderer:"SVG"' in settings:
+            selected.add(Path("output/svg.js"))
+            selected.update(
+                p.relative_to(source) for p in (source / "output/svg").rglob("*") if p.is_file()
+            )
+    missing = sorted(p.as_posix() for p in selected if not (source / p).is_file())
+    if missing:
+        raise ExtensionError(f"MathJax files missing from {source}: {', '.join(missing)}")
+    return sorted(selected)
+
+
 def _mathjax_source() -> Path:
     import mathjax  # the django-static-mathjax package
 
     return Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
 
 
+def _mathjax_component(app: Sphinx) -> str:
+    """The combined component the pages load (``mathjax_path`` relative to ``_static``)."""
+    path = str(app.config.mathjax_path or "")
+    if "://" not in path and path.startswith("mathjax/"):
+        return path[len("mathjax/") :]
+    return "tex-chtml.js"
+
+
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    """Put exactly :func:`mathjax_files` into ``_static/mathjax``; anything else there goes."""
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "_static" / "mathjax"
-    if (target / "tex-chtml.js").is_file():
-        return
-    shutil.copytree(_mathjax_source(), target, dirs_exist_ok=True)
+    source = _mathjax_source()
+    config = app.config.mathjax3_config or {}
+    extra = config.get("loader", {}).get("load", []) if isinstance(config, dict) else []
+    wanted = mathjax_files(source, _mathjax_component(app), extra)
+    sync_files(source, Path(app.outdir) / "_static" / "mathjax", wanted)
+
+
+def sync_files(source: Path, target: Path, files: Iterable[Path]) -> None:
+    """Make ``target`` hold exactly ``files`` (paths relative to ``source``), copied from there.
+
+    Files not listed are deleted and emptied folders removed, so an output folder that holds
+    more from an earlier build shrinks to the selection; listed files are copied only when
+    missing or different.
+    """
+    wanted = {Path(f) for f in files}
+    if target.is_dir():
+        for path in sorted(target.rglob("*"), reverse=True):  # files before their folders
+            if path.is_dir():
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif path.relative_to(target) not in wanted:
+                path.unlink()
+    for rel in sorted(wanted):
+        src, dest = source / rel, target / rel
+        if not dest.is_file() or not filecmp.cmp(src, dest, shallow=False):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
 
 
 def find_local_paths(html: str, roots: list[str]) -> list[str]:
@@ -641,6 +752,149 @@ def add_thumbnail_alt_text(html: str) -> str:
         return f'{m.group(1)}alt="Key figure of the example: {title}"{m.group(2)}'
 
     return _THUMB.sub(fill, html)
+
+
+# -- a lighter output: lossless PNGs, no stale downloads, no source maps -------------------------
+def shrink_png(data: bytes) -> bytes:
+    """The smallest lossless re-encoding of a PNG found, or ``data`` itself.
+
+    Tried: Pillow's ``optimize=True`` compression; an opaque RGBA image stored as RGB; an
+    image of at most 256 colours stored with a palette. A candidate is kept only if it is
+    smaller and decodes to exactly the same RGBA pixels.
+    """
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as original:
+        original.load()
+    if original.format != "PNG" or getattr(original, "is_animated", False):
+        return data
+    pixels = original.convert("RGBA")
+    reference = pixels.tobytes()
+    image = original
+    if image.mode == "RGBA" and image.getextrema()[3] == (255, 255):
+        image = image.convert("RGB")
+    candidates = [image]
+    if image.mode in ("RGB", "RGBA", "LA", "L") and image.getcolors(256) is not None:
+        candidates.insert(0, _palette_image(pixels))
+    info = {"dpi": original.info["dpi"]} if "dpi" in original.info else {}
+    best = data
+    for candidate in candidates:
+        buffer = io.BytesIO()
+        candidate.save(buffer, "PNG", optimize=True, **info)
+        encoded = buffer.getvalue()
+        if len(encoded) >= len(best):
+            continue
+        with Image.open(io.BytesIO(encoded)) as check:
+            if check.convert("RGBA").tobytes() == reference:
+                best = encoded
+    return best
+
+
+def _palette_image(rgba):
+    """``rgba`` (at most 256 distinct colours) as an exact palette image, alpha in tRNS."""
+    from PIL import Image
+
+    colours = [bytes(colour) for _, colour in rgba.getcolors(256)]
+    index = {colour: i for i, colour in enumerate(colours)}
+    raw = rgba.tobytes()
+    image = Image.frombytes(
+        "P", rgba.size, bytes(index[raw[i : i + 4]] for i in range(0, len(raw), 4))
+    )
+    image.putpalette(b"".join(colour[:3] for colour in colours))
+    alpha = bytes(colour[3] for colour in colours)
+    if alpha.strip(b"\xff"):
+        image.info["transparency"] = alpha
+    return image
+
+
+def _shrink_images(app: Sphinx, exception: Exception | None) -> None:
+    """Re-encode the PNGs of ``_images`` losslessly (:func:`shrink_png`), each once.
+
+    A file Sphinx or sphinx-gallery copied again (a rewritten page) is shrunk again; the
+    record of what was shrunk (size and time of each output file) lives beside the doctrees.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    images = Path(app.outdir) / "_images"
+    record_file = Path(app.doctreedir) / "vgsite-shrunk-images.json"
+    try:
+        record = json.loads(record_file.read_text())
+    except (OSError, ValueError):
+        record = {}
+    before = after = 0
+    current = {}
+    for path in sorted(images.glob("*.png")):
+        stat = path.stat()
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        if record.get(path.name) != stamp:
+            data = path.read_bytes()
+            smaller = shrink_png(data)
+            before, after = before + len(data), after + len(smaller)
+            if len(smaller) < len(data):
+                path.write_bytes(smaller)
+                stat = path.stat()
+                stamp = [stat.st_size, stat.st_mtime_ns]
+        current[path.name] = stamp
+    record_file.parent.mkdir(parents=True, exist_ok=True)
+    record_file.write_text(json.dumps(current, indent=0, sort_keys=True) + "\n")
+    if before:
+        logger.info(f"vgsite: PNG figures {before / 1e6:.2f} MB -> {after / 1e6:.2f} MB")
+
+
+def stale_downloads(downloads: Path, published: Iterable[str]) -> list[Path]:
+    """Files under ``downloads`` (``_downloads``) that no page publishes any more.
+
+    Sphinx copies each file a page links with ``:download:`` into ``_downloads/<hash>/`` but
+    never deletes one that no page links any more: the gallery's single-script and
+    single-notebook downloads of earlier builds (vgdownloads now offers the zip only) stay
+    behind. ``published`` are the paths (relative to ``downloads``) the environment knows.
+    """
+    keep = {Path(p) for p in published}
+    if not downloads.is_dir():
+        return []
+    return sorted(
+        p for p in downloads.rglob("*") if p.is_file() and p.relative_to(downloads) not in keep
+    )
+
+
+def _prune_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    downloads = Path(app.outdir) / "_downloads"
+    published = [str(dest) for _docs, dest in app.env.dlfiles.values()]
+    for path in stale_downloads(downloads, published):
+        path.unlink()
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+_SOURCE_MAP_COMMENT = re.compile(
+    r"\n?(?://# sourceMappingURL=[^\n]*|/\*# sourceMappingURL=.*?\*/)\s*$"
+)
+
+
+def drop_source_maps(static: Path) -> list[Path]:
+    """Delete the ``.map`` files under ``static`` and the comments that point to them.
+
+    Source maps (the theme ships 2 MB of them) serve a browser's developer tools only; no page
+    loads them. Returns the files deleted.
+    """
+    removed = sorted(static.rglob("*.map"))
+    for path in removed:
+        path.unlink()
+    for path in [*static.rglob("*.js"), *static.rglob("*.css")]:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        stripped = _SOURCE_MAP_COMMENT.sub("", text)
+        if stripped != text:
+            path.write_text(stripped + "\n", encoding="utf-8", errors="surrogateescape")
+    return removed
+
+
+def _drop_source_maps(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        drop_source_maps(Path(app.outdir) / "_static")
 
 
 def _fix_thumbnails(app: Sphinx, exception: Exception | None) -> None:
@@ -895,6 +1149,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-merge-info", _merge_backrefs)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _fix_thumbnails)
+    app.connect("build-finished", _shrink_images)
+    app.connect("build-finished", _prune_downloads)
+    app.connect("build-finished", _drop_source_maps)
     app.connect("build-finished", _write_redirects, priority=800)
     app.connect("build-finished", _check_offline, priority=900)
     app.connect("build-finished", _check_no_local_paths, priority=910)
