@@ -260,7 +260,8 @@ class DeepCNN(nn.Module):
 
     Examples
     --------
-    >>> tied, untied = DeepCNN(depth=3, channels=4), DeepCNN(depth=3, channels=4, shared=False)
+    >>> tied = DeepCNN(depth=3, channels=4)
+    >>> untied = DeepCNN(depth=3, channels=4, shared=False)
     >>> untied(torch.zeros(2, 1, 8, 8)).shape
     torch.Size([2, 10])
     """

@@ -22,7 +22,7 @@ from ._checks import check_choice, check_int, check_positive
 from .data import Split
 from .diagnostics import LAYER_TYPES, Profile, gradient_profile
 from .monitors import TrainingRecorder
-from .plotting import plot_histograms, plot_layer_values
+from .plotting import legend_above, plot_histograms, plot_layer_values
 from .train import LOSSES, OPTIMIZERS, History, train
 
 __all__ = ["THRESHOLDS", "Report", "default_layers", "diagnose", "layer_rows"]
@@ -115,16 +115,37 @@ class Report:
         else:
             axes[0, 1].set_axis_off()
         if self.profile.output_grads:
-            plot_histograms(axes[1, 0], self.profile.output_grads, xlabel="dL/d(output)")
-            axes[1, 0].set_title("gradient histograms")
+            # gradients of different layers differ by orders of magnitude: compare their sizes
+            # on a log scale (a value that is exactly 0 has no logarithm and is left out)
+            magnitudes = {}
+            for name, g in self.profile.output_grads.items():
+                g = g.detach().abs().flatten().double()
+                g = g[g > 0]
+                if g.numel():
+                    magnitudes[name] = g.log10()
+            if magnitudes:
+                plot_histograms(axes[1, 0], magnitudes, xlabel="log10 |dL/d(output)|")
+                axes[1, 0].set_title("gradient magnitude histograms")
+            else:
+                axes[1, 0].set_axis_off()
+        else:
+            axes[1, 0].set_axis_off()
         rec = self.recorder
         if rec is not None and rec.steps:
-            for name, values in rec.update_ratio.items():
+            # coloured by depth like the histograms; past 8 layers the legend names the first
+            # and last drawn
+            ratios = list(rec.update_ratio.items())
+            cmap = plt.get_cmap("viridis")
+            lines, still = [], []
+            for i, (name, values) in enumerate(ratios):
                 v = np.asarray(values, dtype=float)
                 keep = v > 0  # a layer that did not move at all has no point on a log axis
-                if keep.any():
-                    steps = np.asarray(rec.steps[: len(v)])
-                    axes[1, 1].plot(steps[keep], v[keep], label=name)
+                if not keep.any():
+                    still.append(name)
+                    continue
+                steps = np.asarray(rec.steps[: len(v)])
+                colour = cmap(i / max(1, len(ratios) - 1))
+                lines += axes[1, 1].plot(steps[keep], v[keep], color=colour, label=name)
             axes[1, 1].axhline(1e-3, color="grey", linestyle=":", linewidth=1)
             axes[1, 1].set(
                 xlabel="step",
@@ -132,8 +153,12 @@ class Report:
                 yscale="log",
                 title="update-to-weight ratio",
             )
-            if len(rec.update_ratio) <= 8:
-                axes[1, 1].legend()
+            if still:  # say so rather than leave the layer out silently
+                shown = ", ".join(still[:3]) + (", …" if len(still) > 3 else "")
+                axes[1, 1].set_xlabel(f"step\n(weights never changed: {shown})")
+            if lines:
+                named = lines if len(lines) <= 8 else [lines[0], lines[-1]]
+                legend_above(axes[1, 1], ncol=2 if len(named) > 3 else 1, handles=named)
         else:
             axes[1, 1].set_axis_off()
         return fig

@@ -240,7 +240,9 @@ def seeded_mlp(
     Examples
     --------
     >>> from vgexamples.data import load_digits
-    >>> net = seeded_mlp(load_digits(), 0, depth=3, width=16, activation="tanh", device="cpu")
+    >>> net = seeded_mlp(
+    ...     load_digits(), 0, depth=3, width=16, activation="tanh", device="cpu"
+    ... )
     >>> len(net.linears)
     4
     """

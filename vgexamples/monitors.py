@@ -147,7 +147,8 @@ class PeriodicProfile:
     >>> import torch
     >>> from vgexamples.models import MLP
     >>> net = MLP(4, 3, depth=2, width=5, activation="sigmoid")
-    >>> mon = PeriodicProfile(torch.randn(20, 4), torch.randint(0, 3, (20,)), every=5)
+    >>> x, y = torch.randn(20, 4), torch.randint(0, 3, (20,))
+    >>> mon = PeriodicProfile(x, y, every=5)
     >>> mon.record(0, net)
     >>> mon.series("bias_grad_norm").shape
     (1, 3)

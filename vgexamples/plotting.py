@@ -13,6 +13,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.font_manager import FontProperties
 
 from ._checks import check_choice, check_int
 
@@ -179,21 +180,52 @@ def histogram_edges(
     contributes the same number once per image): binning all of them as if independent
     makes bins far narrower than the sample supports, and the histogram a comb of spikes.
     The bin width is chosen from the distinct values instead, with at least 5 and at most
-    ``max_bins`` bins.
+    ``max_bins`` bins: the width is Freedman-Diaconis's, ``2 IQR / n^(1/3)``, with the sample's
+    interquartile range but ``n`` the number of distinct values. Values closer than 1/1,000
+    of the range count as one: a unit's outputs that differ in their last digits only are one
+    value to the eye.
     """
     check_int("max_bins", max_bins, minimum=5)
     values = _as_array(values).ravel()
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise ValueError("values must hold at least one finite number")
-    distinct = np.unique(values)
-    lo, hi = value_range if value_range is not None else (distinct[0], distinct[-1])
+    lo, hi = value_range if value_range is not None else (values.min(), values.max())
     if hi <= lo:
         return np.array([lo - 0.5, lo + 0.5])
-    q75, q25 = np.percentile(distinct, [75, 25])
+    resolution = (hi - lo) / 1000
+    distinct = np.unique(np.round((values - lo) / resolution)) * resolution + lo
+    q75, q25 = np.percentile(values, [75, 25])
+    if q75 <= q25:  # most of the sample is one value (a rectifier's zeros): spread of the rest
+        q75, q25 = np.percentile(distinct, [75, 25])
     width = 2 * (q75 - q25) / distinct.size ** (1 / 3)
     n = int(np.ceil((hi - lo) / width)) if width > 0 else max_bins
     return np.linspace(lo, hi, min(max_bins, max(5, n)) + 1)
+
+
+def legend_above(ax: plt.Axes, *, ncol: int = 1, handles=None) -> None:
+    """Draw the legend at the top of the axes, with the y range raised to make room for it.
+
+    The legend never covers a curve: the axes' upper part is left empty for it, sized from
+    the number of legend rows, the legend's font size and the axes' height (on a log axis the
+    room is made in decades).
+    """
+    check_int("ncol", ncol)
+    if handles is None:
+        handles, _ = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    rows = -(-len(handles) // ncol)
+    size = FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points()
+    height = ax.get_position().height * ax.figure.get_figheight()  # inches
+    share = min(0.6, (rows * 1.4 + 0.8) * size / 72 / height)
+    bottom, top = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        top = top * (top / bottom) ** (share / (1 - share))
+    else:
+        top = bottom + (top - bottom) / (1 - share)
+    ax.set_ylim(bottom, top)
+    ax.legend(handles=handles, ncol=ncol, loc="upper center")
 
 
 def plot_histograms(
@@ -234,7 +266,8 @@ def plot_histograms(
         ax.plot(centres, counts, color=colour, label=name, linewidth=1.4)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
-    ax.legend(ncol=2)
+    ax.set_ylim(bottom=0)
+    legend_above(ax, ncol=2 if len(names) > 3 else 1)
     return ax
 
 
