@@ -30,7 +30,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
-    "sphinx.ext.viewcode",
     "sphinx_gallery.gen_gallery",
     "myst_nb",
     "sphinxcontrib.bibtex",
@@ -39,6 +38,7 @@ extensions = [
     "vgsite",
     "vgdownloads",
     "vgaccess",
+    "vgweight",
 ]
 
 exclude_patterns = [
@@ -171,6 +171,8 @@ html_theme_options = {
     "logo": {"text": "vgexamples"},
 }
 html_show_sourcelink = False
+# the reST/Markdown sources are not published (search previews come from the pages)
+html_copy_source = False
 # single pages have no section navigation: give their width to the text
 html_sidebars = {
     page: []

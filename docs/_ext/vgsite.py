@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from html import escape, unescape
 from pathlib import Path
 
+import vgweight
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
@@ -754,7 +755,7 @@ def add_thumbnail_alt_text(html: str) -> str:
     return _THUMB.sub(fill, html)
 
 
-# -- a lighter output: lossless PNGs, no stale downloads, no source maps -------------------------
+# -- a lighter output: smaller PNGs, no stale downloads, no source maps --------------------------
 def shrink_png(data: bytes) -> bytes:
     """The smallest lossless re-encoding of a PNG found, or ``data`` itself.
 
@@ -810,7 +811,8 @@ def _palette_image(rgba):
 
 
 def _shrink_images(app: Sphinx, exception: Exception | None) -> None:
-    """Re-encode the PNGs of ``_images`` losslessly (:func:`shrink_png`), each once.
+    """Re-encode the PNGs of ``_images`` (:func:`shrink_png`, or :func:`vgweight.quantize_png`
+    where that is smaller), each once.
 
     A file Sphinx or sphinx-gallery copied again (a rewritten page) is shrunk again; the
     record of what was shrunk (size and time of each output file) lives beside the doctrees.
@@ -830,7 +832,8 @@ def _shrink_images(app: Sphinx, exception: Exception | None) -> None:
         stamp = [stat.st_size, stat.st_mtime_ns]
         if record.get(path.name) != stamp:
             data = path.read_bytes()
-            smaller = shrink_png(data)
+            # lossless, or a 256-colour palette that stays within vgweight's quality bound
+            smaller = min(shrink_png(data), vgweight.quantize_png(data), key=len)
             before, after = before + len(data), after + len(smaller)
             if len(smaller) < len(data):
                 path.write_bytes(smaller)

@@ -39,7 +39,6 @@ def _dark_pages(pages: list[str]) -> list[str]:
     kinds = [
         lambda p: "/plot_" in p,  # an example
         lambda p: p.startswith("api/") and p != "api/index.html",  # an API page
-        lambda p: p.startswith("_modules/") and p != "_modules/index.html",  # source
     ]
     chosen = [p for p in DARK_PAGES if p in pages]
     chosen += [next(p for p in pages if kind(p)) for kind in kinds if any(map(kind, pages))]

@@ -111,9 +111,9 @@ DESKTOP_CHECKS = r"""() => {
 }"""
 
 
-#: Generated reference pages (API entries and the library's highlighted source): their code
-#: is the library's, at its 100-column line length, and their prose may name nan as a value.
-REFERENCE_PAGES = ("api/", "_modules/")
+#: Generated reference pages (API entries): their code is the library's, at its 100-column
+#: line length, and their prose may name nan as a value.
+REFERENCE_PAGES = ("api/",)
 
 
 def _check_desktop(page, page_path):
