@@ -70,6 +70,8 @@ def build(extra_env: dict[str, str] | None = None) -> tuple[float, float]:
             "-q",
             "-j",
             os.environ.get("VGEXAMPLES_DOCS_JOBS", "2"),  # as `nox -s docs` builds
+            "-d",
+            str(DOCS / "_build" / "doctrees"),  # as `nox -s docs`: doctrees not in the site
             "-b",
             "html",
             str(DOCS),

@@ -187,13 +187,13 @@ def unreferenced_images(outdir: Path) -> list[Path]:
     return sorted(p for p in images.iterdir() if p.is_file() and p.name not in named)
 
 
-def lighten_tree(outdir: Path) -> dict[str, int]:
-    """Apply every rewrite to the pages of ``outdir``; remove images no page shows."""
+def lighten_tree(outdir: Path, *, figures: bool = True, spans: bool = True) -> dict[str, int]:
+    """Rewrite the pages of ``outdir`` (2x figures, plain spans); remove images no page shows."""
     from PIL import Image
 
     outdir = Path(outdir)
     pygments = outdir / "_static" / "pygments.css"
-    classes = plain_token_classes(pygments.read_text()) if pygments.is_file() else set()
+    classes = plain_token_classes(pygments.read_text()) if spans and pygments.is_file() else set()
     counts = {"pages": 0, "figures": 0, "images removed": 0, "bytes removed": 0}
     for page in sorted(outdir.rglob("*.html")):
         if page.relative_to(outdir).parts[0] in ASSET_DIRS:
@@ -207,7 +207,7 @@ def lighten_tree(outdir: Path) -> dict[str, int]:
                 return None
 
         text = page.read_text(encoding="utf-8")
-        new, dropped = single_source(text, size_of)
+        new, dropped = single_source(text, size_of) if figures else (text, set())
         new = strip_plain_spans(new, classes)
         if new != text:
             page.write_text(new, encoding="utf-8")
@@ -220,18 +220,26 @@ def lighten_tree(outdir: Path) -> dict[str, int]:
     return counts
 
 
-def _build_finished(app: Sphinx, exception: Exception | None) -> None:
+def _serve_2x_figures(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    counts = lighten_tree(Path(app.outdir))
+    counts = lighten_tree(Path(app.outdir), spans=False)
     logger.info(
-        f"vgweight: {counts['pages']} pages lightened, {counts['figures']} figures served "
-        f"from their 2x file, {counts['images removed']} unused images removed "
-        f"({counts['bytes removed'] / 1e6:.2f} MB)"
+        f"vgweight: {counts['figures']} figures served from their 2x file, "
+        f"{counts['images removed']} unused images removed ({counts['bytes removed'] / 1e6:.2f} MB)"
     )
+
+
+def _strip_plain_spans(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    counts = lighten_tree(Path(app.outdir), figures=False)
+    logger.info(f"vgweight: plain spans dropped from the code of {counts['pages']} pages")
 
 
 def setup(app: Sphinx) -> dict:
     # before vgsite re-encodes the images (priority 500): no work on files about to go
-    app.connect("build-finished", _build_finished, priority=450)
+    app.connect("build-finished", _serve_2x_figures, priority=450)
+    # after the theme rewrites pygments.css with its light and dark rules (priority 500)
+    app.connect("build-finished", _strip_plain_spans, priority=550)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
