@@ -9,7 +9,7 @@ After an HTML build (``build-finished``), three things are rewritten in place:
 * **No spans that change nothing.** Highlighted code wraps every name, bracket and blank in
   a ``<span>``; the classes whose every rule in ``pygments.css`` gives them the code block's
   own text colour (in each theme) and nothing else are dropped (:func:`plain_token_classes`),
-  their text kept. What a reader sees and copies is unchanged.
+  their text kept, except inside links. What a reader sees and copies is unchanged.
 * **No images nobody shows.** Files in ``_images`` that no page, script or style refers to
   any more (the 1x figures above, figures of pages since rewritten) are removed.
 
@@ -164,13 +164,27 @@ _HIGHLIGHT = re.compile(r'(<div class="highlight"><pre>)(.*?)(</pre></div>)', re
 
 
 def strip_plain_spans(html: str, classes: set[str]) -> str:
-    """Drop ``<span class="c">text</span>`` inside highlighted code for each plain class."""
+    """Drop ``<span class="c">text</span>`` inside highlighted code for each plain class.
+
+    A span that is the first thing inside a link (sphinx-gallery links names in the code to
+    their API entries) is kept: there it is what gives the name its colour instead of the
+    link's, so dropping it would change what the reader sees.
+    """
     if not classes:
         return html
     span = re.compile(
         r'<span class="(?:' + "|".join(map(re.escape, sorted(classes))) + r')">([^<]*)</span>'
     )
-    return _HIGHLIGHT.sub(lambda m: m.group(1) + span.sub(r"\1", m.group(2)) + m.group(3), html)
+
+    def unwrap(m: re.Match) -> str:
+        before = m.string[: m.start()]
+        tag = before[before.rfind("<") :]
+        return m.group(0) if tag.startswith("<a ") and tag.endswith(">") else m.group(1)
+
+    def block(m: re.Match) -> str:
+        return m.group(1) + span.sub(unwrap, m.group(2)) + m.group(3)
+
+    return _HIGHLIGHT.sub(block, html)
 
 
 # -- the build -----------------------------------------------------------------------------------
