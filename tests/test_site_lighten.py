@@ -136,7 +136,8 @@ def test_stripping_plain_spans_keeps_the_code_and_touches_nothing_else():
     code = (
         '<div class="highlight"><pre><span></span><span class="n">x</span>'
         '<span class="w"> </span><span class="o">=</span><span class="w"> </span>'
-        '<a href="t.html"><span class="n">torch</span></a><span class="p">.</span>'
+        '<a href="t.html"><span class="n">torch</span><span class="p">.</span>'
+        '<span class="n">nn</span></a><span class="p">.</span>'
         '<span class="n">ones</span><span class="p">(</span><span class="mi">3</span>'
         '<span class="p">)</span>\n</pre></div>'
     )
@@ -145,9 +146,10 @@ def test_stripping_plain_spans_keeps_the_code_and_touches_nothing_else():
     new = vgweight.strip_plain_spans(html, {"n", "p", "w"})
     assert new.startswith(outside)  # signatures outside highlighted code keep their spans
     assert '<span class="o">=</span>' in new and '<span class="mi">3</span>' in new
-    # inside a link the span gives the name its colour instead of the link's: kept
-    assert '<a href="t.html"><span class="n">torch</span></a>' in new
-    assert new[len(outside) :].count('<span class="n">') == 1
+    # inside a link the spans give the text its colour instead of the link's: kept
+    link = '<a href="t.html"><span class="n">torch</span><span class="p">.</span><span class="n">nn'
+    assert link in new
+    assert new[len(outside) :].count('<span class="n">') == 2
     text = re.sub(r"<[^>]+>", "", html)
     assert re.sub(r"<[^>]+>", "", new) == text  # what a reader reads and copies
 

@@ -163,12 +163,15 @@ def plain_token_classes(css: str) -> set[str]:
 _HIGHLIGHT = re.compile(r'(<div class="highlight"><pre>)(.*?)(</pre></div>)', re.DOTALL)
 
 
+_LINK = re.compile(r"(<a\b[^>]*>.*?</a>)", re.DOTALL)
+
+
 def strip_plain_spans(html: str, classes: set[str]) -> str:
     """Drop ``<span class="c">text</span>`` inside highlighted code for each plain class.
 
-    A span that is the first thing inside a link (sphinx-gallery links names in the code to
-    their API entries) is kept: there it is what gives the name its colour instead of the
-    link's, so dropping it would change what the reader sees.
+    Spans inside a link (sphinx-gallery links names in the code to their API entries) are
+    kept: there they are what gives the text its colour instead of the link's, so dropping
+    them would change what the reader sees.
     """
     if not classes:
         return html
@@ -176,13 +179,10 @@ def strip_plain_spans(html: str, classes: set[str]) -> str:
         r'<span class="(?:' + "|".join(map(re.escape, sorted(classes))) + r')">([^<]*)</span>'
     )
 
-    def unwrap(m: re.Match) -> str:
-        before = m.string[: m.start()]
-        tag = before[before.rfind("<") :]
-        return m.group(0) if tag.startswith("<a ") and tag.endswith(">") else m.group(1)
-
     def block(m: re.Match) -> str:
-        return m.group(1) + span.sub(unwrap, m.group(2)) + m.group(3)
+        parts = _LINK.split(m.group(2))  # odd parts are links
+        code = "".join(p if i % 2 else span.sub(r"\1", p) for i, p in enumerate(parts))
+        return m.group(1) + code + m.group(3)
 
     return _HIGHLIGHT.sub(block, html)
 
