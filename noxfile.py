@@ -86,6 +86,20 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *parallel, *session.posargs, env=RUN_ENV)
 
 
+# the site's build: warnings are errors, doctrees outside the published tree
+SPHINX_BUILD = (
+    "sphinx-build",
+    "-W",
+    "--keep-going",
+    "-b",
+    "html",
+    "-d",
+    str(DOCTREES),
+    "docs",
+    str(HTML),
+)
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the site into docs/_build/html, executing every example and page.
@@ -94,21 +108,7 @@ def docs(session: nox.Session) -> None:
     ``nox -s docs -- -D sphinx_gallery_conf.filename_pattern=plot_01_activation``.
     """
     install(session, "docs")
-    session.run(
-        "sphinx-build",
-        "-W",
-        "--keep-going",
-        "-j",
-        DOCS_JOBS,
-        "-b",
-        "html",
-        "-d",
-        str(DOCTREES),
-        "docs",
-        str(HTML),
-        *session.posargs,
-        env=RUN_ENV,
-    )
+    session.run(*SPHINX_BUILD, "-j", DOCS_JOBS, *session.posargs, env=RUN_ENV)
     session.log(f"site built: open {HTML / 'index.html'} or run `nox -s serve`")
 
 
@@ -123,19 +123,7 @@ def browser(session: nox.Session) -> None:
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         session.error("Chromium not found: install Debian's `chromium` package")
-    session.run(
-        "sphinx-build",
-        "-W",
-        "--keep-going",
-        "-b",
-        "html",
-        "-d",
-        str(DOCTREES),
-        "docs",
-        str(HTML),
-        "-q",
-        env=RUN_ENV,
-    )
+    session.run(*SPHINX_BUILD, "-q", env=RUN_ENV)
     session.run(
         "pytest",
         "tests/browser",
