@@ -27,11 +27,10 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from vgaccess import ASSET_DIRS  # folders of the build that hold no pages
 
 logger = logging.getLogger(__name__)
 
-#: Folders of the build that hold no pages.
-ASSET_DIRS = ("_static", "_images", "_downloads", "_sources")
 #: A figure re-encoded with a 256-colour palette must keep at least this peak signal-to-noise
 #: ratio against the original (matplotlib figures: flat colours and anti-aliased edges).
 MIN_PSNR_DB = 40.0
