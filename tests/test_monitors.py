@@ -155,7 +155,7 @@ def test_training_recorder_collects_update_ratios(digits):
     train(net, data, steps=20, lr=0.1, callbacks=[rec], device="cpu")
     rec.remove()
     assert rec.steps == [1, 5, 10, 15, 20]
-    for name in rec.recorder.layers:
+    for name in rec.layers:
         assert len(rec.update_ratio[name]) == 5
         assert all(0 < r < 1 for r in rec.update_ratio[name])
         assert len(rec.weight_grad_norm[name]) == 5

@@ -337,7 +337,7 @@ def test_bad_budgets_momentum_and_callbacks_name_the_parameter(small):
         Budget(steps=1, lr=0.1, momentum=1.5)
     with pytest.raises(TypeError, match="callbacks must be a list"):
         train(net, small, steps=1, callbacks=object())
-    with pytest.raises(TypeError, match="callbacks must define after_backward"):
+    with pytest.raises(TypeError, match="callbacks must define start"):
         train(net, small, steps=1, callbacks=[object()])
     with pytest.raises(TypeError, match=r"budget must be a vgexamples\.train\.Budget"):
         check_budget({"steps": 3})

@@ -30,11 +30,13 @@ from .activations import ACTIVATION_TYPES, SATURATION_FRACTION
 from .state import set_aside_grads
 
 __all__ = [
+    "ACTIVATION_STATS",
     "FLOAT32_EPS",
     "LAYER_TYPES",
     "Profile",
     "Recorder",
     "activation_stats",
+    "activation_tensors",
     "example_spread",
     "gradient_profile",
     "gradient_values",
@@ -107,7 +109,32 @@ def example_spread(output: torch.Tensor) -> float:
     return float(units.std(dim=0, correction=0).mean()) / scale
 
 
-def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str, float]:
+#: What :func:`activation_tensors` computes, in order.
+ACTIVATION_STATS = ("mean", "std", "saturated", "dead")
+
+
+def activation_tensors(module: nn.Module | str, output: torch.Tensor) -> torch.Tensor:
+    """:data:`ACTIVATION_STATS` of one activation layer's output as one float tensor, computed
+    where the output lives (no copy to the host): the core of :func:`activation_stats`."""
+    kind = module if isinstance(module, str) else type(module).__name__
+    y = output.detach().float()
+    if y.numel() > 1:
+        std, mean = torch.std_mean(y)
+    else:
+        mean, std = y.mean(), torch.zeros((), device=y.device)
+    if kind == "Sigmoid":
+        saturated = (y * (1 - y) < SATURATION_FRACTION * 0.25).float().mean()
+    elif kind == "Tanh":
+        saturated = (1 - y * y < SATURATION_FRACTION).float().mean()
+    else:
+        saturated = torch.full((), math.nan, device=y.device)
+    dead = (_unit_view(y) == 0).all(dim=0).float().mean()
+    return torch.stack([mean, std, saturated, dead])
+
+
+def activation_stats(
+    module: nn.Module | str, output: torch.Tensor, *, spread: bool = True
+) -> dict[str, float]:
     """Summary statistics of one activation layer's output.
 
     Parameters
@@ -117,6 +144,9 @@ def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str,
         saturated.
     output
         The layer's output for a batch.
+    spread
+        Also compute :func:`example_spread` (in float64; ``False`` leaves it out, for a
+        watcher that samples a running training loop).
 
     Returns
     -------
@@ -127,20 +157,14 @@ def activation_stats(module: nn.Module | str, output: torch.Tensor) -> dict[str,
         non-saturating activations); ``dead`` -- fraction of units whose output is exactly
         zero for every sample of the batch (a dead ReLU receives no gradient at all).
     """
-    kind = module if isinstance(module, str) else type(module).__name__
     y = output.detach().float()
-    stats = {"mean": float(y.mean()), "std": float(y.std()) if y.numel() > 1 else 0.0}
-    if kind == "Sigmoid":
-        stats["saturated"] = float((y * (1 - y) < SATURATION_FRACTION * 0.25).float().mean())
-    elif kind == "Tanh":
-        stats["saturated"] = float((1 - y * y < SATURATION_FRACTION).float().mean())
-    else:
-        stats["saturated"] = math.nan
-    units = _unit_view(y)
-    stats["dead"] = float((units == 0).all(dim=0).float().mean())
-    finite = bool(torch.isfinite(y).all())
-    several = y.dim() >= 2 and y.shape[0] > 1
-    stats["spread"] = example_spread(y) if several and finite else math.nan
+    stats = {
+        k: float(v) for k, v in zip(ACTIVATION_STATS, activation_tensors(module, y), strict=True)
+    }
+    if spread:
+        finite = bool(torch.isfinite(y).all())
+        several = y.dim() >= 2 and y.shape[0] > 1
+        stats["spread"] = example_spread(y) if several and finite else math.nan
     return stats
 
 

@@ -2,7 +2,7 @@
 
 * :class:`TrainingRecorder` -- per-layer gradient norms, activation statistics and the
   update-to-weight ratio of the optimizer's step, on the mini-batches training draws, every
-  few steps (hooks from :class:`vgexamples.diagnostics.Recorder` that idle in between).
+  few steps: a :class:`vgexamples.watch.Watcher` attached to the loop's optimizer.
 
 The other two re-measure the model on one batch chosen in advance (the whole training set, or
 a held-out batch), so that curves over training compare like with like:
@@ -30,8 +30,9 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_finite_tensor, check_int
-from .diagnostics import Profile, Recorder, gradient_profile
+from .diagnostics import LAYER_TYPES, Profile, gradient_profile
 from .state import kept_buffers, training_mode
+from .watch import Watcher
 
 __all__ = ["InputQuantiles", "PeriodicProfile", "TrainingRecorder"]
 
@@ -41,16 +42,18 @@ def _check_every(every: int) -> int:
 
 
 class TrainingRecorder:
-    """A :func:`vgexamples.train.train` callback recording per-layer statistics every few steps.
+    """A :func:`vgexamples.train.train` callback: a :class:`~vgexamples.watch.Watcher` on the
+    library's own loop.
 
-    Statistics are recorded at step 1 and then every ``every`` steps; ``steps`` lists them.
-    Per layer (``name`` as in ``model.named_modules()``) the recorder keeps lists of:
+    :func:`~vgexamples.train.train` builds the optimizer (and, in mixed precision, the loss
+    scaler), then calls :meth:`start`, which attaches a watcher sampling step 1 and every
+    ``every`` steps. The recorded series are the watcher's, per layer (``name`` as in
+    ``model.named_modules()``), one value per sampled step (:attr:`steps`):
     ``weight_grad_norm``, ``bias_grad_norm`` and ``output_grad_norm`` (as in
-    :func:`~vgexamples.diagnostics.gradient_profile`);
-    ``update_ratio``, the relative size of the optimizer's step,
-    ``std(W_after - W_before) / std(W_before)`` (Karpathy's rule of thumb: about ``1e-3`` is
-    healthy); and per activation layer ``saturated``, ``dead`` and ``activation_std``.
-    Call :meth:`remove` after training to take the hooks off the model.
+    :func:`~vgexamples.diagnostics.gradient_profile`); ``update_ratio``, the relative size of
+    the optimizer's step, ``||W_after - W_before|| / ||W_before||`` (Karpathy's rule of
+    thumb: about ``1e-3`` is healthy); and per activation layer ``saturated``, ``dead`` and
+    ``activation_std``. Call :meth:`remove` after training to take the hooks off the model.
 
     Parameters
     ----------
@@ -59,67 +62,75 @@ class TrainingRecorder:
     every
         Record every this many steps (>= 1).
     layers, activations
-        Which submodules to record; see :class:`~vgexamples.diagnostics.Recorder`.
+        Which submodules to record (see :class:`~vgexamples.watch.Watcher`); by default every
+        module of a type in ``watched`` and every activation module.
+    watched
+        The layer types recorded when ``layers`` is ``None``: by default
+        :data:`~vgexamples.diagnostics.LAYER_TYPES` (linear and convolutional layers).
     """
 
-    def __init__(self, model: nn.Module, every: int = 10, layers=None, activations=None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        every: int = 10,
+        layers=None,
+        activations=None,
+        *,
+        watched: tuple[type[nn.Module], ...] = LAYER_TYPES,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
         self.every = _check_every(every)
-        self.recorder = Recorder(model, layers, activations)
-        self.steps: list[int] = []
-        self.weight_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.bias_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.output_grad_norm: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.update_ratio: dict[str, list[float]] = {n: [] for n in self.recorder.layers}
-        self.saturated: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
-        self.dead: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
-        self.activation_std: dict[str, list[float]] = {n: [] for n in self.recorder.activations}
-        self._before: dict[str, torch.Tensor] = {}
+        if layers is None:
+            layers = {n: m for n, m in model.named_modules() if n and isinstance(m, watched)}
+        self.model, self._layers, self._activations = model, layers, activations
+        self.watcher: Watcher | None = None
 
-    def _due(self, step: int) -> bool:
-        return step == 1 or step % self.every == 0
+    def start(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler=None) -> None:
+        """Attach the watcher (:func:`~vgexamples.train.train` calls this once, before its
+        first step, with its optimizer and loss scaler)."""
+        if model is not self.model:
+            raise ValueError("the recorder was built for another model than the one trained")
+        if self.watcher is not None:
+            self.watcher.remove()
+        self.watcher = Watcher(
+            model,
+            optimizer,
+            every=self.every,
+            layers=self._layers,
+            activations=self._activations,
+            scaler=scaler,
+            on_nonfinite="record",  # train() stops a diverging run itself and says where
+        )
 
-    def after_backward(self, step: int, model: nn.Module) -> None:
-        """Record gradients and activations; remember the weights before the update."""
-        if not self._due(step):
-            self.recorder.clear()
-            return
-        self.steps.append(step)
-        for name, value in self.recorder.weight_grad_norms().items():
-            self.weight_grad_norm[name].append(value)
-        for name, value in self.recorder.bias_grad_norms().items():
-            self.bias_grad_norm[name].append(value)
-        og = self.recorder.output_grad_norms()
-        for name in self.output_grad_norm:
-            self.output_grad_norm[name].append(og.get(name, math.nan))
-        acts = self.recorder.activation_summary()
-        for name in self.saturated:
-            stats = acts.get(name, {"saturated": math.nan, "dead": math.nan, "std": math.nan})
-            self.saturated[name].append(stats["saturated"])
-            self.dead[name].append(stats["dead"])
-            self.activation_std[name].append(stats["std"])
-        self._before = {
-            name: m.weight.detach().clone()
-            for name, m in self.recorder.layers.items()
-            if getattr(m, "weight", None) is not None
-        }
-        self.recorder.clear()
+    def _series(self, quantity: str) -> dict[str, list[float]]:
+        if self.watcher is None:
+            raise ValueError("nothing recorded yet: pass the recorder to train(callbacks=[...])")
+        return self.watcher.series[quantity]
 
-    def after_step(self, step: int, model: nn.Module) -> None:
-        """Record the update-to-weight ratio of the step just taken."""
-        # hooks only do work on the forward/backward passes of the steps that are recorded
-        self.recorder.active = self._due(step + 1)
-        if not self._before:
-            return
-        for name, old in self._before.items():
-            new = self.recorder.layers[name].weight.detach()
-            scale = float(old.float().std())
-            ratio = float((new - old).float().std()) / scale if scale > 0 else math.nan
-            self.update_ratio[name].append(ratio)
-        self._before = {}
+    @property
+    def steps(self) -> list[int]:
+        """The sampled steps."""
+        return [] if self.watcher is None else self.watcher.steps
+
+    @property
+    def layers(self) -> dict[str, nn.Module]:
+        """The recorded layers, ``name -> module``."""
+        self._series("weight_grad_norm")  # raises before training
+        return dict(self.watcher.layers)
+
+    weight_grad_norm = property(lambda self: self._series("weight_grad_norm"))
+    bias_grad_norm = property(lambda self: self._series("bias_grad_norm"))
+    output_grad_norm = property(lambda self: self._series("output_grad_norm"))
+    update_ratio = property(lambda self: self._series("update_ratio"))
+    saturated = property(lambda self: self._series("saturated"))
+    dead = property(lambda self: self._series("dead"))
+    activation_std = property(lambda self: self._series("activation_std"))
 
     def remove(self) -> None:
         """Take the hooks off the model."""
-        self.recorder.remove()
+        if self.watcher is not None:
+            self.watcher.remove()
 
 
 class PeriodicProfile:

@@ -22,7 +22,9 @@ __all__ = [
     "PALETTE",
     "histogram_edges",
     "integer_ticks",
+    "plot_binned_histograms",
     "plot_histograms",
+    "plot_layer_heatmap",
     "plot_layer_values",
     "plot_training_curves",
     "use_style",
@@ -252,22 +254,121 @@ def plot_histograms(
     if len(names) > max_lines:
         picks = np.unique(np.linspace(0, len(names) - 1, max_lines).round().astype(int))
         names = [names[i] for i in picks]
-    cmap = plt.get_cmap("viridis")
-    for i, name in enumerate(names):
+    binned = {}
+    for name in names:
         values = _as_array(tensors[name]).ravel()
         edges = (
             histogram_edges(values, value_range=value_range)
             if bins == "auto"
             else np.histogram_bin_edges(values, bins=bins, range=value_range)
         )
-        counts, edges = np.histogram(values, bins=edges, density=True)
+        counts, edges = np.histogram(values, bins=edges)
+        binned[name] = (edges, counts)
+    return plot_binned_histograms(ax, binned, xlabel=xlabel, max_lines=max_lines)
+
+
+def plot_binned_histograms(
+    ax: plt.Axes,
+    histograms: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    xlabel: str = "value",
+    max_lines: int = 8,
+) -> plt.Axes:
+    """Overlay histograms already binned: ``name -> (edges, counts)``, one line per layer.
+
+    Each is drawn as a density (counts divided by their total and the bin widths), coloured
+    by depth; at most ``max_lines`` layers, evenly spaced from first to last. Empty
+    histograms are skipped.
+    """
+    check_int("max_lines", max_lines)
+    items = [(n, h) for n, h in histograms.items() if len(h[1]) and float(np.sum(h[1])) > 0]
+    if not items:
+        raise ValueError("histograms must hold at least one non-empty (edges, counts) entry")
+    if len(items) > max_lines:
+        picks = np.unique(np.linspace(0, len(items) - 1, max_lines).round().astype(int))
+        items = [items[i] for i in picks]
+    cmap = plt.get_cmap("viridis")
+    for i, (name, (edges, counts)) in enumerate(items):
+        edges, counts = _as_array(edges), _as_array(counts)
+        if len(edges) != len(counts) + 1:
+            raise ValueError(
+                f"histograms[{name!r}]: edges must be one longer than counts; got "
+                f"{len(edges)} edges and {len(counts)} counts"
+            )
+        density = counts / (counts.sum() * np.diff(edges))
         centres = 0.5 * (edges[1:] + edges[:-1])
-        colour = cmap(i / max(1, len(names) - 1))
-        ax.plot(centres, counts, color=colour, label=name, linewidth=1.4)
+        colour = cmap(i / max(1, len(items) - 1))
+        ax.plot(centres, density, color=colour, label=name, linewidth=1.4)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.set_ylim(bottom=0)
-    legend_above(ax, ncol=2 if len(names) > 3 else 1)
+    legend_above(ax, ncol=2 if len(items) > 3 else 1)
+    return ax
+
+
+def plot_layer_heatmap(
+    ax: plt.Axes | None,
+    steps: Sequence[int],
+    names: Sequence[str],
+    values,
+    *,
+    label: str = "value",
+    log: bool = True,
+    limits: tuple[float, float] | None = None,
+) -> plt.Axes:
+    """A per-layer x step heat map: one row per layer (input side at the top), one column per
+    sampled step, on a log colour scale by default.
+
+    Columns are the sampled steps in order, evenly spaced whatever their spacing in steps (the
+    tick labels give the step numbers). A value that is zero, ``nan`` or (on a log scale)
+    negative is left blank. With ``ax=None`` a figure sized for the page is made.
+
+    Parameters
+    ----------
+    values
+        Array shaped ``(len(names), len(steps))``.
+    label
+        What the colour bar measures.
+    limits
+        ``(low, high)`` of the colour scale, to compare several maps; default: the values'
+        range.
+    """
+    v = _as_array(values)
+    if v.ndim != 2 or v.shape != (len(names), len(steps)):
+        raise ValueError(
+            f"values must be shaped (layers, steps) = ({len(names)}, {len(steps)}); got {v.shape}"
+        )
+    if v.size == 0:
+        raise ValueError("values must hold at least one layer and one step")
+    if ax is None:
+        height = min(9.0, 1.6 + 0.24 * len(names))
+        _, ax = plt.subplots(figsize=(MAX_FIGURE_WIDTH, height))
+    shown = np.where(np.isfinite(v) & ((v > 0) if log else True), v, np.nan)
+    finite = shown[np.isfinite(shown)]
+    if finite.size == 0:
+        raise ValueError("values hold nothing to draw (no finite, positive value)")
+    lo, hi = float(finite.min()), float(finite.max())
+    if limits is not None:
+        lo, hi = (float(x) for x in limits)
+        if not (lo < hi and (lo > 0 or not log)):
+            raise ValueError(f"limits must be (low, high) with 0 < low < high; got {limits!r}")
+    if log:
+        if hi <= lo:
+            lo, hi = lo / 10, hi * 10
+        norm = mpl.colors.LogNorm(vmin=lo, vmax=hi)
+    else:
+        norm = mpl.colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+    image = ax.imshow(
+        np.ma.masked_invalid(shown), aspect="auto", cmap=cmap, norm=norm, interpolation="nearest"
+    )
+    ax.grid(False)
+    ax.set_yticks(range(len(names)), names)
+    ticks = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 10)).round().astype(int))
+    ax.set_xticks(ticks, [str(steps[i]) for i in ticks])
+    ax.set_xlabel("sampled step")
+    ax.set_ylabel("layer (input side at the top)")
+    ax.figure.colorbar(image, ax=ax, label=label)
     return ax
 
 

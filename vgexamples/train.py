@@ -292,9 +292,12 @@ class Stop:
 class Callback(Protocol):
     """What :func:`train` calls, if the object defines it.
 
+    ``start(model, optimizer, scaler)`` runs once, before the first step, with the optimizer
+    the loop built and its loss scaler (a ``torch.amp.GradScaler``, a constant scale, or
+    ``None``): a :class:`vgexamples.watch.Watcher` attaches there.
     ``after_backward(step, model)`` runs once gradients exist (after loss scaling is undone,
     before clipping and the update); ``after_step(step, model)`` runs after the optimizer has
-    changed the weights. Either method may be omitted.
+    changed the weights. Any of the methods may be omitted.
     """
 
 
@@ -575,11 +578,14 @@ def train(
         raise TypeError(f"callbacks must be a list of callback objects; got {callbacks!r}")
     callbacks = list(callbacks)
     for cb in callbacks:
-        if not (hasattr(cb, "after_backward") or hasattr(cb, "after_step")):
+        if not any(hasattr(cb, m) for m in ("start", "after_backward", "after_step")):
             raise TypeError(
-                "callbacks must define after_backward(step, model) and/or "
-                f"after_step(step, model); got {type(cb).__name__}"
+                "callbacks must define start(model, optimizer, scaler), "
+                "after_backward(step, model) and/or after_step(step, model); "
+                f"got {type(cb).__name__}"
             )
+        if hasattr(cb, "start"):
+            cb.start(model, opt, scaler if scaler is not None else static_scale)
     before = [cb.after_backward for cb in callbacks if hasattr(cb, "after_backward")]
     after = [cb.after_step for cb in callbacks if hasattr(cb, "after_step")]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
