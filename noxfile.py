@@ -78,7 +78,7 @@ def tests(session: nox.Session) -> None:
     file stays on one worker so its experiments run once). ``VGEXAMPLES_TEST_WORKERS=0`` runs
     everything in one process.
     """
-    install(session, "docs", "test")
+    install(session, "docs", "test", "tensorboard")
     workers = os.environ.get("VGEXAMPLES_TEST_WORKERS", "auto")
     parallel = (
         [] if workers == "0" else ["-n", workers, "--maxprocesses", "4", "--dist", "loadfile"]
