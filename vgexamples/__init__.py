@@ -4,8 +4,8 @@ gradients.
 Foundations: :mod:`~vgexamples.runtime` (seeding, threads, device, timing),
 :mod:`~vgexamples.data`, :mod:`~vgexamples.activations`, :mod:`~vgexamples.models`,
 :mod:`~vgexamples.train` (the one training loop, budgets, precision), :mod:`~vgexamples.state`,
-:mod:`~vgexamples.diagnostics`, :mod:`~vgexamples.monitors`, :mod:`~vgexamples.health`,
-:mod:`~vgexamples.plotting`.
+:mod:`~vgexamples.diagnostics`, :mod:`~vgexamples.monitors`, :mod:`~vgexamples.watch` (any
+training loop), :mod:`~vgexamples.health`, :mod:`~vgexamples.plotting`.
 Chapters: :mod:`~vgexamples.propagation`, :mod:`~vgexamples.clipping`, :mod:`~vgexamples.cliff`,
 :mod:`~vgexamples.sequences`, :mod:`~vgexamples.precision`, :mod:`~vgexamples.compression`,
 :mod:`~vgexamples.cnn`, :mod:`~vgexamples.textures`.

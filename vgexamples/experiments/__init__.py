@@ -29,5 +29,6 @@ Chapters and their experiments:
 * smaller nets -- :mod:`~vgexamples.experiments.half_precision`,
   :mod:`~vgexamples.experiments.pruning`, :mod:`~vgexamples.experiments.distillation`,
   :mod:`~vgexamples.experiments.low_rank`, :mod:`~vgexamples.experiments.compact_filters`,
-  :mod:`~vgexamples.experiments.bilinear`.
+  :mod:`~vgexamples.experiments.bilinear`;
+* diagnose your own model -- :mod:`~vgexamples.experiments.watching`.
 """
