@@ -63,11 +63,25 @@ def set_aside_grads(model: nn.Module) -> Iterator[list[nn.Parameter]]:
 
 @contextmanager
 def kept_buffers(model: nn.Module) -> Iterator[nn.Module]:
-    """Restore every buffer (running statistics, counters) of ``model`` on exit."""
-    saved = [(b, b.detach().clone()) for b in _check_module(model).buffers()]
+    """Keep every buffer (running statistics, counters) of ``model`` as it was on entry.
+
+    Inside the block each module works on copies of its buffers; on exit the original
+    tensors are put back untouched. Nothing is written into them, so a backward pass of a
+    forward pass that ran before the block (batch normalization saves its running statistics
+    for it) still works afterwards. A buffer shared by several modules stays shared.
+    """
+    originals = []
+    copies: dict[int, torch.Tensor] = {}
+    for module in _check_module(model).modules():
+        for name, buf in module._buffers.items():
+            if buf is None:
+                continue
+            originals.append((module, name, buf))
+            if id(buf) not in copies:
+                copies[id(buf)] = buf.detach().clone()
+            module._buffers[name] = copies[id(buf)]
     try:
         yield model
     finally:
-        with torch.no_grad():
-            for buf, copy in saved:
-                buf.copy_(copy)
+        for module, name, buf in originals:
+            module._buffers[name] = buf
