@@ -58,6 +58,7 @@ __all__ = [
     "AUTO_INTERVAL",
     "LAYER_SERIES",
     "RECURRENT_TYPES",
+    "ROOT",
     "WATCHED_TYPES",
     "Break",
     "NonFiniteError",
@@ -66,6 +67,8 @@ __all__ = [
     "load_json",
 ]
 
+#: The name under which a model that is itself a layer (``nn.LSTM(...)``) is watched.
+ROOT = "(model)"
 #: Recurrent layer types, whose gradient through time is recorded.
 RECURRENT_TYPES: tuple[type[nn.Module], ...] = (nn.RNN, nn.LSTM, nn.GRU)
 #: Module types watched as layers by default.
@@ -106,9 +109,9 @@ ADAPTIVE_OPTIMIZERS: tuple[type[torch.optim.Optimizer], ...] = tuple(
     )
     if hasattr(torch.optim, name)
 )
-#: With ``every=None`` the watcher samples steps 1, 2, 4, ..., up to this interval and then
-#: every this many steps: a run of any length has samples, and a long run's overhead stays
-#: small.
+#: With ``every=None`` the watcher samples steps 1, 4, 16, 64, ..., up to this interval and
+#: then every this many steps: a run of any length has samples, and the overhead stays small
+#: (a sampled step costs several plain ones).
 AUTO_INTERVAL = 256
 #: What is recorded per layer at every sampled step (``Watcher.series[name][layer]``).
 LAYER_SERIES = (
@@ -125,13 +128,15 @@ ACTIVATION_SERIES = ("activation_mean", "activation_std", "saturated", "dead")
 # magnitudes outside are left out)
 _LOG_EDGES = np.linspace(-20.0, 5.0, 51)
 _ACT_BINS = 40
+#: A histogram is made of at most this many of a tensor's values, evenly spaced through it.
+HISTOGRAM_VALUES = 1024
 
 
 def auto_due(step: int) -> bool:
-    """Whether the automatic schedule samples ``step`` (1, 2, 4, ..., then every
-    :data:`AUTO_INTERVAL`)."""
+    """Whether the automatic schedule samples ``step``: the powers of 4 (1, 4, 16, 64) below
+    :data:`AUTO_INTERVAL`, then its multiples."""
     if step < AUTO_INTERVAL:
-        return step & (step - 1) == 0
+        return step >= 1 and step & (step - 1) == 0 and (step.bit_length() - 1) % 2 == 0
     return step % AUTO_INTERVAL == 0
 
 
@@ -204,8 +209,47 @@ def _count_bad(t: torch.Tensor) -> str:
     return " and ".join(parts) + " value" + ("s" if nan + inf > 1 else "")
 
 
+def _histograms(
+    chunks: list[torch.Tensor], ranges: list[tuple[float, float]], bins: int
+) -> torch.Tensor:
+    """Counts of each chunk's values in ``bins`` equal bins over its ``(low, high)`` range,
+    shaped ``(len(chunks), bins)``, in a few operations for all chunks at once. Values
+    outside the range, NaN and infinities are left out; ``high`` itself goes to the last
+    bin."""
+    device = chunks[0].device
+    flat = torch.cat([c.reshape(-1).float().to(device) for c in chunks])
+    sizes = torch.tensor([c.numel() for c in chunks], device=device)
+    owner = torch.repeat_interleave(torch.arange(len(chunks), device=device), sizes)
+    lo, hi = torch.tensor(ranges, dtype=torch.float32, device=device).unbind(1)
+    pos = (flat - lo[owner]) / (hi - lo)[owner] * bins
+    keep = torch.isfinite(pos) & (pos >= 0) & (pos <= bins)
+    index = owner * bins + pos.clamp(0, bins - 1).long()
+    counts = torch.bincount(index[keep], minlength=len(chunks) * bins)
+    return counts.reshape(len(chunks), bins)
+
+
+def _spaced(t: torch.Tensor) -> torch.Tensor:
+    """At most :data:`HISTOGRAM_VALUES` of ``t``'s values, evenly spaced (for histograms)."""
+    flat = t.reshape(-1)
+    step = -(-flat.numel() // HISTOGRAM_VALUES)
+    return flat[::step] if step > 1 else flat
+
+
+def _values(grad: torch.Tensor) -> torch.Tensor:
+    """A gradient's stored values (those of a sparse one, e.g. ``nn.Embedding(sparse=True)``)."""
+    grad = grad.detach()
+    return grad.coalesce().values() if grad.is_sparse else grad
+
+
 def _finite(ts: Iterable[torch.Tensor]) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in ts if t.is_floating_point())
+    """No NaN or infinity in any of the floating-point tensors ``ts``."""
+    for t in ts:
+        # the sum is NaN or infinite when a value is; only then (or when finite values
+        # overflow it) is every value looked at
+        if t.is_floating_point() and not math.isfinite(t.detach().sum().item()):
+            if not bool(torch.isfinite(t).all()):
+                return False
+    return True
 
 
 def _select(
@@ -213,7 +257,10 @@ def _select(
 ) -> dict[str, nn.Module]:
     named = {n: m for n, m in model.named_modules() if n}
     if which is None:
-        return {n: m for n, m in named.items() if isinstance(m, types)}
+        chosen = {n: m for n, m in named.items() if isinstance(m, types)}
+        if not chosen and isinstance(model, types):
+            chosen = {ROOT: model}  # the model is itself one layer
+        return chosen
     if isinstance(which, str):
         try:
             pattern = re.compile(which)
@@ -233,6 +280,7 @@ def _select(
             f"got {type(which).__name__}"
         )
     chosen = {}
+    named = {ROOT: model, **named}
     for name in which:
         if name not in named:
             raise ValueError(
@@ -294,12 +342,13 @@ class Watcher:
         least one of them). Its step hooks count the steps; ``optimizer.step()`` is the step.
     every
         Sample every this many optimizer steps (>= 1), and step 1; ``None`` (default): steps
-        1, 2, 4, ..., then every :data:`AUTO_INTERVAL` (:func:`auto_due`), so that a short run
+        1, 4, 16, 64, then every :data:`AUTO_INTERVAL` (:func:`auto_due`), so that a short run
         is never empty and a long one costs little.
     layers
         Which submodules to watch as layers: ``None`` for every module of a type in
-        :data:`WATCHED_TYPES`, a regular expression matched against qualified names
-        (``re.search``), or a list of names.
+        :data:`WATCHED_TYPES` (the model itself, named :data:`ROOT`, if it is one and has
+        no such submodule), a regular expression matched against qualified names
+        (``re.search``), or a list of names (:data:`ROOT` for the model itself).
     activations
         The same for activation modules (default: every module of a type in
         :data:`~vgexamples.activations.ACTIVATION_TYPES`); ``()`` for none.
@@ -342,6 +391,18 @@ class Watcher:
         :math:`\\lVert\\partial L/\\partial h_t\\rVert` for ``t = 1..T`` (recurrent layers).
     broken : Break or None
         The first NaN or infinity, if any.
+
+    Notes
+    -----
+    * "Per example": a layer's output gradient is divided by the length of the output's
+      first axis, the second for a module with ``batch_first=False``; a layer that is fed a
+      sequence-first tensor without saying so is read per time step and example.
+    * With gradient accumulation, gradients cover every backward pass of the step; the
+      output and activation statistics are those of the step's first forward pass.
+    * The watcher never sees the loss: a non-finite loss is caught through its gradient at
+      the model's output (a NaN loss whose gradient is finite goes unnoticed).
+    * The gradient through time re-runs a recurrent layer step by step; with dropout between
+      stacked layers that re-run draws its own masks, so the profile is then approximate.
 
     Examples
     --------
@@ -399,10 +460,14 @@ class Watcher:
                 f"every must be an integer >= 1 or None (automatic schedule); got {every}"
             )
         if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
-            if isinstance(scaler, bool) or not isinstance(scaler, (int, float)) or scaler <= 0:
+            if isinstance(scaler, bool) or not isinstance(scaler, (int, float)):
                 raise TypeError(
                     "scaler must be a torch.amp.GradScaler, a loss scale > 0, or None; "
-                    f"got {scaler!r}"
+                    f"got {type(scaler).__name__}"
+                )
+            if not (math.isfinite(scaler) and scaler > 0):
+                raise ValueError(
+                    f"scaler: a constant loss scale must be finite and > 0; got {scaler}"
                 )
         self.on_nonfinite = check_choice("on_nonfinite", on_nonfinite, ("raise", "record"))
         self.model, self.optimizer, self.every, self.scaler = model, optimizer, every, scaler
@@ -602,13 +667,7 @@ class Watcher:
                     pending.out_sq.setdefault(target, []).append(torch.linalg.vector_norm(g))
                     pending.out_n[target] = pending.out_n.get(target, 0) + n
                     if self.histograms and target not in pending.out_hist:
-                        # log10 of a zero is -inf, outside the range: histc leaves it out
-                        pending.out_hist[target] = torch.histc(
-                            torch.log10(g.abs()),
-                            bins=len(_LOG_EDGES) - 1,
-                            min=float(_LOG_EDGES[0]),
-                            max=float(_LOG_EDGES[-1]),
-                        )
+                        pending.out_hist[target] = _spaced(g).clone()  # binned in _gather
 
                 out.register_hook(keep)
 
@@ -631,7 +690,7 @@ class Watcher:
                 if math.isfinite(lo) and math.isfinite(hi):
                     if hi <= lo:
                         lo, hi = lo - 0.5, hi + 0.5
-                    pending.act_hist[name] = (lo, hi, torch.histc(y, _ACT_BINS, lo, hi))
+                    pending.act_hist[name] = (lo, hi, _spaced(y).clone())  # binned in _gather
 
         return hook
 
@@ -641,7 +700,7 @@ class Watcher:
             return
         pending.backwards += 1
         # the accumulated gradient so far: the last value before the step is the step's
-        pending.param_norm[id(p)] = torch.linalg.vector_norm(p.grad.detach().float())
+        pending.param_norm[id(p)] = torch.linalg.vector_norm(_values(p.grad).float())
 
     def _keep_recurrent(self, name, module, inputs, output, pending) -> None:
         x = inputs[0] if inputs else None
@@ -705,7 +764,7 @@ class Watcher:
         return True
 
     def _grads_finite(self) -> bool:
-        grads = [p.grad for p in self._params if p.grad is not None]
+        grads = [_values(p.grad) for p in self._params if p.grad is not None]
         if not grads:
             return True
         # one fused pass: a tensor's 2-norm is finite when all its values are, unless finite
@@ -724,7 +783,7 @@ class Watcher:
         where: dict[tuple[str, object], slice] = {}
 
         def put(key: tuple[str, object], t: torch.Tensor) -> None:
-            start = sum(p.numel() for p in parts)
+            start = where[next(reversed(where))].stop if where else 0
             parts.append(t.detach().float().flatten())
             where[key] = slice(start, start + parts[-1].numel())
 
@@ -736,10 +795,15 @@ class Watcher:
             put(("s", name), t)
         for name, t in pending.acts.items():
             put(("a", name), t)
-        for name, t in pending.out_hist.items():
-            put(("gh", name), t)
-        for name, (_, _, t) in pending.act_hist.items():
-            put(("ah", name), t)
+        grad_names, act_names = list(pending.out_hist), list(pending.act_hist)
+        if grad_names:  # log10 of a zero is -inf, outside the range: left out
+            logs = [torch.log10(pending.out_hist[n].abs()) for n in grad_names]
+            edges = (float(_LOG_EDGES[0]), float(_LOG_EDGES[-1]))
+            put(("gh",), _histograms(logs, [edges] * len(logs), len(_LOG_EDGES) - 1))
+        if act_names:
+            ranges = [pending.act_hist[n][:2] for n in act_names]
+            values = [pending.act_hist[n][2] for n in act_names]
+            put(("ah",), _histograms(values, ranges, _ACT_BINS))
         flat = torch.cat(parts).tolist() if parts else []
 
         def got(key: tuple[str, object]) -> list[float] | None:
@@ -766,15 +830,18 @@ class Watcher:
                 "output_mean": mean,
                 "output_std": std,
             }
-            hist = got(("gh", name))
-            pending.hists[name] = [] if hist is None else [int(c) for c in hist]
+            pending.hists[name] = []
+            if name in pending.out_hist:
+                row, bins = grad_names.index(name), len(_LOG_EDGES) - 1
+                hist = got(("gh",))[row * bins : (row + 1) * bins]
+                pending.hists[name] = [int(c) for c in hist]
         for name in self.activations:
             stats = got(("a", name)) or [math.nan] * 4
             pending.act_values[name] = dict(zip(ACTIVATION_SERIES, stats, strict=True))
-            hist = got(("ah", name))
-            if hist is None:
-                pending.act_hists[name] = ([], [])
-            else:
+            pending.act_hists[name] = ([], [])
+            if name in pending.act_hist:
+                row = act_names.index(name)
+                hist = got(("ah",))[row * _ACT_BINS : (row + 1) * _ACT_BINS]
                 lo, hi, _ = pending.act_hist[name]
                 edges = np.linspace(lo, hi, _ACT_BINS + 1).tolist()
                 pending.act_hists[name] = (edges, [int(c) for c in hist])
@@ -1213,8 +1280,13 @@ def _summary_writer(target: object):
 
 def load_json(path: str | Path) -> dict[str, object]:
     """Read a file written by :meth:`Watcher.to_json` (``None`` back to ``nan`` in series)."""
-    data = json.loads(Path(path).read_text())
-    if data.get("format") != "vgexamples.watch/1":
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"path: {path} is not JSON ({exc}), so not a Watcher.to_json file"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != "vgexamples.watch/1":
         raise ValueError(f"path: {path} is not a file written by Watcher.to_json")
 
     def nan(v):

@@ -45,8 +45,8 @@ def test_healthy_model_has_no_flags_and_even_gradients(seed):
     assert max(r["dead"] for r in rows(w, "ReLU")) < THRESHOLDS["dead"]
     # it learns: the loss falls well below chance (log 10 = 2.3)
     assert w.final_loss < 0.5 * w.losses[0] and w.final_loss < 1.0
-    # the default schedule sampled a short run: 1, 2, 4, ..., 64 of 105 steps
-    assert w.watcher.steps == [1, 2, 4, 8, 16, 32, 64]
+    # the default schedule sampled a short run: 1, 4, 16, 64 of its 110 steps
+    assert len(w.losses) == 110 and w.watcher.steps == [1, 4, 16, 64]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -97,7 +97,7 @@ def test_exploding_net_is_flagged_and_breaks_in_the_forward_pass(seed):
     w = watched("exploding", seed)
     first = first_row(w)
     assert "exploding gradient" in first["flags"]
-    assert first["grad / last"] > 1e4
+    assert first["grad / last"] > 3e3
     assert first["update ratio"] > 1  # the first updates are larger than the weights
     broken = w.watcher.broken
     assert broken is not None and broken.phase == "forward"
@@ -115,7 +115,8 @@ def test_clipping_keeps_the_exploding_run_finite_but_not_trained(seed):
     assert w.final_loss > math.log(10)  # worse than guessing uniformly
     # one factor for the whole gradient: the first layer still gets far more than the last
     first = first_row(w)
-    assert first["grad / last"] > 100
+    assert first["grad / last"] > THRESHOLDS["exploding"]
+    assert "exploding gradient" in first["flags"]
     # and the clipped steps are tiny against the weights
     assert "update too small" in first["flags"]
     assert first["update ratio"] < THRESHOLDS["update_low"]

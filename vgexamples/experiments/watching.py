@@ -228,13 +228,13 @@ CASES: dict[str, Case] = {
         lambda params: torch.optim.AdamW(params, lr=1e-3, eps=1e-16),
     ),
     "exploding": Case(
-        "12 ReLU layers, He initialization times 2, SGD",
-        lambda: mlp(12, gain=2.0),
+        "16 ReLU layers, He initialization times 2, SGD",
+        lambda: mlp(16, gain=2.0),
         _sgd(0.01, momentum=0.0),
     ),
     "exploding_clipped": Case(
         "the same, gradients clipped to norm 1",
-        lambda: mlp(12, gain=2.0),
+        lambda: mlp(16, gain=2.0),
         _sgd(0.01, momentum=0.0),
         clip=1.0,
     ),
