@@ -210,7 +210,7 @@ def links(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmark cold/no-op/incremental builds, examples, memory, recorder overhead, page weight.
+    """Benchmark cold/no-op/incremental builds, examples, memory, watcher overhead, page weight.
 
     Deletes the build outputs first (the cold build is part of the benchmark). Writes
     benchmarks/results/bench.json and bench.md. Takes several cold builds' time.

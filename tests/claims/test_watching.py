@@ -39,7 +39,7 @@ def test_healthy_model_has_no_flags_and_even_gradients(seed):
     assert w.report.flags == []
     assert w.watcher.broken is None
     # "every layer receives a gradient of the same order as the last one's"
-    for r in rows(w, "Linear"):
+    for r in rows(w, "Linear")[:-1]:
         assert 0.1 < r["grad / last"] < 10
         assert THRESHOLDS["update_low"] < r["update ratio"] < THRESHOLDS["update_high"]
     assert max(r["dead"] for r in rows(w, "ReLU")) < THRESHOLDS["dead"]
@@ -59,8 +59,12 @@ def test_vanishing_sigmoid_net_is_flagged_without_saturation(seed):
     # the back-propagated gradient falls monotonically towards the input
     rel = [r["grad / last"] for r in linear]
     assert all(a < b for a, b in itertools.pairwise(rel))
-    # under SGD the first layer's step shrinks with its gradient
+    # under SGD the first layer's step shrinks with its gradient (a zero ratio: the weights
+    # did not change although the gradient is not zero, i.e. the step is below float32's
+    # resolution)
     assert first["update ratio"] < 1e-4 * linear[-2]["update ratio"]
+    if first["update ratio"] == 0:
+        assert first["weight grad"] > 0
     # not from saturation: no sigmoid layer is saturated
     assert max(r["saturated"] for r in rows(w, "Sigmoid")) < THRESHOLDS["saturated"]
 
@@ -78,8 +82,10 @@ def test_under_adamw_the_update_flags_follow_eps_not_the_gradient(seed):
     names = [r["layer"] for r in rows(adamw, "Linear")]
     assert small and small == names[: len(small)]
     assert len(small) < len(flagged(sgd, "update too small"))
-    # ... whose whole weight gradient is below the optimizer's eps
+    # ... whose whole weight gradient is below the optimizer's eps, so that the step is
+    # about lr * g / eps: far below 1e-4 of the weights
     assert first_row(adamw)["weight grad"] < 1e-8
+    assert first_row(adamw)["update ratio"] < 1e-5
     # the note says why the update flags cannot read a vanishing gradient
     assert any("eps" in n and "AdamW" in n for n in adamw.report.notes)
     assert not any("AdamW" in n for n in sgd.report.notes)
@@ -127,7 +133,7 @@ def test_negative_biases_kill_units_and_the_gradient_below_them(seed):
     w = watched("dead", seed)
     relus = rows(w, "ReLU")
     assert len(relus) == 6
-    assert relus[-1]["dead"] > 0.9
+    assert relus[-1]["dead"] == 1.0  # blocks every gradient below it
     assert len(flagged(w, "dead units")) >= 4
     hidden = rows(w, "Linear")[:-1]
     assert all(r["weight grad"] == 0 for r in hidden)
@@ -172,11 +178,18 @@ def test_gradient_through_time_vanishes_unless_the_forget_gate_starts_open(seed)
     # the control changes only the forget gate's bias, and the flag goes
     assert row["h1 / hT"] > THRESHOLDS["vanishing"] and opened.report.flags == []
     assert row["h1 / hT"] > 1e4 * first_row(lstm)["h1 / hT"]
+
+    # the figure: the first sample's profile, last step to first
+    def first_ratio(w):
+        p = w.watcher.through_time["rnn"][0]
+        return p[0] / p[-1]
+
+    assert first_ratio(rnn) < 1e-8 and first_ratio(lstm) < 1e-8 and first_ratio(opened) > 1e-2
     # the profile is recorded at every sample, over all 50 steps
     assert all(len(p) == 50 for p in opened.watcher.through_time["rnn"])
     # none learns the task in this budget: about the mean predictor's error
     for w in (rnn, lstm, opened):
-        assert abs(w.final_loss - ADDING_BASELINE_MSE) < 0.03
+        assert 0.9 * ADDING_BASELINE_MSE < w.final_loss < 1.1 * ADDING_BASELINE_MSE
 
 
 def test_every_case_on_the_page_is_tested():

@@ -218,14 +218,14 @@ CASES: dict[str, Case] = {
         _sgd(0.1),
     ),
     "vanishing_adamw": Case(
-        "the same 12 sigmoid layers under AdamW",
+        "the same 12 sigmoid layers under AdamW (no weight decay)",
         lambda: mlp(12, nn.Sigmoid, he=False),
-        _adamw(1e-3),
+        lambda params: torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0),
     ),
     "vanishing_adamw_eps": Case(
         "the same under AdamW with eps 1e-16 instead of 1e-8",
         lambda: mlp(12, nn.Sigmoid, he=False),
-        lambda params: torch.optim.AdamW(params, lr=1e-3, eps=1e-16),
+        lambda params: torch.optim.AdamW(params, lr=1e-3, eps=1e-16, weight_decay=0.0),
     ),
     "exploding": Case(
         "16 ReLU layers, He initialization times 2, SGD",
