@@ -640,13 +640,11 @@ class Watcher:
         target = self._output_of[name]
 
         def hook(module: nn.Module, inputs: tuple, output: object) -> None:
-            pending = self._pending
-            if pending is None or self._replaying or not torch.is_grad_enabled():
+            pending = self._recording(name)
+            if pending is None:
                 return
-            if name not in pending.order:
-                pending.order.append(name)
-                if target != name:
-                    pending.order.append(target)
+            if target != name and target not in pending.order:
+                pending.order.append(target)
             if isinstance(module, RECURRENT_TYPES):
                 out = output[0] if isinstance(output[0], torch.Tensor) else None
                 if out is not None and name not in pending.recurrent:
@@ -673,13 +671,21 @@ class Watcher:
 
         return hook
 
+    def _recording(self, name: str) -> _Pending | None:
+        """The sample a forward hook adds to (noting ``name``'s place in the call order), or
+        ``None`` outside a sample, in a replay, or without gradients."""
+        pending = self._pending
+        if pending is None or self._replaying or not torch.is_grad_enabled():
+            return None
+        if name not in pending.order:
+            pending.order.append(name)
+        return pending
+
     def _activation_hook(self, name: str) -> Callable:
         def hook(module: nn.Module, inputs: tuple, output: object) -> None:
-            pending = self._pending
-            if pending is None or self._replaying or not torch.is_grad_enabled():
+            pending = self._recording(name)
+            if pending is None:
                 return
-            if name not in pending.order:
-                pending.order.append(name)
             ts = _tensors(output)
             if not ts or name in pending.acts:
                 return
