@@ -106,16 +106,17 @@ def watcher_overhead(repeats: int = 4, steps: int = 2048) -> dict[str, dict[str,
     """Mean overhead of a :class:`~vgexamples.watch.Watcher` at its default sampling on a
     training step, for a 20-layer MLP and a small transformer.
 
-    One process, one thread; runs of ``steps`` SGD steps (about 100 epochs of the digits)
-    with and without the watcher alternate (the order flips every repeat), over the same
-    pre-built batches, from the same initial weights, each step timed. A shared machine's
-    pauses (a few steps many times slower, in either run) would swamp a ratio of mean
-    step times, so the overhead is counted from what the watcher adds: the extra time of
-    the sampled steps over the plain run's median step, plus the shift of the median of the
-    other steps, against the plain run's median step times the number of steps (the median
-    over repeats). The plain ratio of the runs' total times is reported beside it.
-    ``every_1`` is the same over shorter runs with a sample at every step: what one
-    sampled step costs.
+    One process, one thread. Two copies of a model (same initial weights, same pre-built
+    batches, SGD) train side by side, step by step: one plain, one watched, which of the
+    two goes first alternating every step, each step timed; ``steps`` steps is about 100
+    epochs of the digits. Both copies thus meet the same state of a shared machine. Its
+    pauses (a few steps many times slower, in either copy) would swamp a ratio of total
+    times, so the overhead is counted from what the watcher adds: the extra time of the
+    sampled steps over the plain copy's median step, plus the shift of the median of the
+    other steps, against the plain median step times the number of steps (the median over
+    ``repeats`` fresh pairs). The plain ratio of total times is reported beside it.
+    ``every_1`` is the same over shorter runs with a sample at every step: what one sampled
+    step costs.
     """
     import torch
     import torch.nn.functional as F
@@ -139,23 +140,26 @@ def watcher_overhead(repeats: int = 4, steps: int = 2048) -> dict[str, dict[str,
         "transformer": RowTransformer,
     }
 
-    def one_run(build, watch: dict | None, steps: int) -> tuple[list[float], list[int]]:
-        """Seconds of every step, and the steps the watcher sampled."""
-        torch.manual_seed(0)
-        net = build()
-        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-        watcher = Watcher(net, opt, **watch) if watch is not None else None
-        times = []
+    def pair(build, watch: dict, steps: int) -> tuple[list[float], list[float], list[int]]:
+        """Seconds of every plain and watched step, and the steps the watcher sampled."""
+        runs = []
+        for _ in range(2):
+            torch.manual_seed(0)
+            net = build()
+            runs.append((net, torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)))
+        watcher = Watcher(*runs[1], **watch)
+        times: list[list[float]] = [[], []]
         for i in range(steps):
-            t0 = time.perf_counter()
             x, y = batches[i % len(batches)]
-            opt.zero_grad()
-            F.cross_entropy(net(x), y).backward()
-            opt.step()
-            times.append(time.perf_counter() - t0)
-        if watcher is not None:
-            watcher.remove()
-        return times, ([] if watcher is None else watcher.steps)
+            for k in (0, 1) if i % 2 == 0 else (1, 0):
+                net, opt = runs[k]
+                t0 = time.perf_counter()
+                opt.zero_grad()
+                F.cross_entropy(net(x), y).backward()
+                opt.step()
+                times[k].append(time.perf_counter() - t0)
+        watcher.remove()
+        return times[0], times[1], watcher.steps
 
     def added(plain: list[float], watched: list[float], sampled: list[int]) -> float:
         base = statistics.median(plain)
@@ -168,14 +172,11 @@ def watcher_overhead(repeats: int = 4, steps: int = 2048) -> dict[str, dict[str,
 
     out: dict[str, dict[str, dict]] = {}
     for name, build in models.items():
-        one_run(build, None, 64)  # warm-up
+        pair(build, {}, 64)  # warm-up
         for label, watch, n in (("default", {}, steps), ("every_1", {"every": 1}, 128)):
             plain, watched, overheads, totals = [], [], [], []
-            for i in range(repeats):
-                runs = {}
-                for on in (False, True) if i % 2 == 0 else (True, False):
-                    runs[on] = one_run(build, watch if on else None, n)
-                (p, _), (w, sampled) = runs[False], runs[True]
+            for _ in range(repeats):
+                p, w, sampled = pair(build, watch, n)
                 plain += p
                 watched += w
                 overheads.append(added(p, w, sampled))

@@ -517,7 +517,7 @@ def test_remove_and_with_block_leave_no_hooks():
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     x, y = torch.randn(4, 3, 3), torch.randint(0, 3, (4,))
     w = Watcher(net, opt)
-    assert net._forward_hooks and net._forward_pre_hooks
+    assert net._forward_hooks and net._forward_hooks_with_kwargs
     assert all(p._post_accumulate_grad_hooks for p in net.parameters())
     assert opt._optimizer_step_pre_hooks and opt._optimizer_step_post_hooks
     F.cross_entropy(net(x), y).backward()  # a sample is half gathered

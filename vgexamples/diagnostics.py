@@ -118,18 +118,32 @@ def activation_tensors(module: nn.Module | str, output: torch.Tensor) -> torch.T
     where the output lives (no copy to the host): the core of :func:`activation_stats`."""
     kind = module if isinstance(module, str) else type(module).__name__
     y = output.detach().float()
-    if y.numel() > 1:
-        std, mean = torch.std_mean(y)
-    else:
-        mean, std = y.mean(), torch.zeros((), device=y.device)
+    std, mean = _std_mean(y)
+    n = max(y.numel(), 1)
     if kind == "Sigmoid":
-        saturated = (y * (1 - y) < SATURATION_FRACTION * 0.25).float().mean()
+        saturated = torch.count_nonzero(y * (1 - y) < SATURATION_FRACTION * 0.25) / n
     elif kind == "Tanh":
-        saturated = (1 - y * y < SATURATION_FRACTION).float().mean()
+        saturated = torch.count_nonzero(1 - y * y < SATURATION_FRACTION) / n
     else:
         saturated = torch.full((), math.nan, device=y.device)
-    dead = (_unit_view(y) == 0).all(dim=0).float().mean()
-    return torch.stack([mean, std, saturated, dead])
+    units = _unit_view(y)
+    if units.shape[0]:
+        # a unit is dead when its largest |output| over the batch is exactly zero
+        dead = torch.count_nonzero(units.abs().amax(dim=0) == 0) / max(units.shape[1], 1)
+    else:
+        dead = torch.full((), math.nan, device=y.device)
+    return torch.stack([mean, std, saturated.float(), dead.float()])
+
+
+def _std_mean(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standard deviation (``correction=1``; 0 for a single value) and mean of all of ``t``'s
+    values, as 0-d tensors where ``t`` lives.
+
+    Two reductions, which on a CPU are several times faster than ``torch.std_mean``.
+    """
+    if t.numel() > 1:
+        return t.std(), t.mean()
+    return torch.zeros((), dtype=t.dtype, device=t.device), t.mean()
 
 
 def activation_stats(

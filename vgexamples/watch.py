@@ -50,7 +50,7 @@ from torch import nn
 
 from ._checks import check_choice
 from .activations import ACTIVATION_TYPES
-from .diagnostics import activation_tensors
+from .diagnostics import _std_mean, activation_tensors
 from .state import kept_buffers, set_aside_grads
 
 __all__ = [
@@ -209,23 +209,35 @@ def _count_bad(t: torch.Tensor) -> str:
     return " and ".join(parts) + " value" + ("s" if nan + inf > 1 else "")
 
 
-def _histograms(
-    chunks: list[torch.Tensor], ranges: list[tuple[float, float]], bins: int
-) -> torch.Tensor:
-    """Counts of each chunk's values in ``bins`` equal bins over its ``(low, high)`` range,
-    shaped ``(len(chunks), bins)``, in a few operations for all chunks at once. Values
-    outside the range, NaN and infinities are left out; ``high`` itself goes to the last
-    bin."""
-    device = chunks[0].device
-    flat = torch.cat([c.reshape(-1).float().to(device) for c in chunks])
+def _histograms(chunks: list[torch.Tensor], ranges: torch.Tensor, bins: int) -> torch.Tensor:
+    """Counts of each chunk's values in ``bins`` equal bins over its ``(low, high)`` range
+    (row ``i`` of ``ranges``, shape ``(len(chunks), 2)``), shaped ``(len(chunks), bins)``, in a
+    few operations for all chunks at once. Values outside the range, NaN and infinities are
+    left out; ``high`` itself goes to the last bin."""
+    flat = torch.cat([c.reshape(-1) for c in chunks]).float()
+    device = flat.device
     sizes = torch.tensor([c.numel() for c in chunks], device=device)
     owner = torch.repeat_interleave(torch.arange(len(chunks), device=device), sizes)
-    lo, hi = torch.tensor(ranges, dtype=torch.float32, device=device).unbind(1)
-    pos = (flat - lo[owner]) / (hi - lo)[owner] * bins
+    lo, hi = ranges.to(device=device, dtype=torch.float32).unbind(1)
+    pos = (flat - lo[owner]) * (bins / (hi - lo))[owner]
     keep = torch.isfinite(pos) & (pos >= 0) & (pos <= bins)
     index = owner * bins + pos.clamp(0, bins - 1).long()
     counts = torch.bincount(index[keep], minlength=len(chunks) * bins)
     return counts.reshape(len(chunks), bins)
+
+
+def _activation_ranges(extremes: torch.Tensor) -> torch.Tensor:
+    """Histogram ranges from rows of (min, max): a constant output gets a unit-wide range
+    around its value; a non-finite extreme leaves the range non-finite (no histogram)."""
+    lo, hi = extremes.float().unbind(1)
+    flat = hi <= lo
+    return torch.stack([torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)], 1)
+
+
+def _edges(lo: float, hi: float, bins: int) -> list[float]:
+    """``bins + 1`` evenly spaced bin edges from ``lo`` to exactly ``hi``."""
+    width = (hi - lo) / bins
+    return [lo + i * width for i in range(bins)] + [hi]
 
 
 def _spaced(t: torch.Tensor) -> torch.Tensor:
@@ -318,7 +330,7 @@ class _Pending:
     out_stats: dict[str, torch.Tensor] = field(default_factory=dict)
     out_hist: dict[str, torch.Tensor] = field(default_factory=dict)
     acts: dict[str, torch.Tensor] = field(default_factory=dict)
-    act_hist: dict[str, tuple[float, float, torch.Tensor]] = field(default_factory=dict)
+    act_hist: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     param_norm: dict[int, torch.Tensor] = field(default_factory=dict)
     recurrent: dict[str, dict[str, Any]] = field(default_factory=dict)
     before: list[torch.Tensor] = field(default_factory=list)
@@ -364,7 +376,8 @@ class Watcher:
     check_finite
         What is checked for NaN and infinity. ``True`` (default): at every step the model's
         output and the gradient that reaches it (a non-finite forward pass or loss is caught
-        at its step), and every parameter's gradient on sampled steps; a gradient that turns
+        at its step; the output is kept, and keeps its gradient, until the next forward
+        pass), and every parameter's gradient on sampled steps; a gradient that turns
         non-finite inside the backward pass between samples shows as non-finite weights at
         the next step. ``"all"``: every parameter's gradient at every step too (one fused
         norm over the gradients per step), so that such a gradient is caught, and its
@@ -528,7 +541,7 @@ class Watcher:
         self._pending: _Pending | None = None
         self._replaying = False
         self._last_inputs: tuple[tuple, dict] | None = None
-        self._last_out_grad: torch.Tensor | None = None
+        self._last_output: torch.Tensor | None = None
         self._permanent: list[torch.utils.hooks.RemovableHandle] = []
         self._sampling: list[torch.utils.hooks.RemovableHandle] = []
         self._writer = None
@@ -563,11 +576,12 @@ class Watcher:
             opt.register_step_pre_hook(self._before_step),
             opt.register_step_post_hook(self._after_step),
         ]
-        self._permanent.append(
-            self.model.register_forward_pre_hook(self._root_inputs, with_kwargs=True)
-        )
+        if isinstance(self.scaler, torch.amp.GradScaler):
+            self._permanent.append(self.model.register_forward_pre_hook(self._root_scale))
         if self.check_finite:
-            self._permanent.append(self.model.register_forward_hook(self._root_output))
+            self._permanent.append(
+                self.model.register_forward_hook(self._root_output, with_kwargs=True)
+            )
         if self.due(self._step + 1) and self.broken is None:
             self._start_sample()
         return self
@@ -582,7 +596,7 @@ class Watcher:
         self._permanent.clear()
         self._sampling.clear()
         self._pending = None
-        self._last_inputs = self._last_out_grad = None
+        self._last_inputs = self._last_output = None
         self._attached = False
         if self._writer is not None and self._own_writer:
             self._writer.close()
@@ -655,7 +669,7 @@ class Watcher:
             if out is None or not out.is_floating_point():
                 return
             if target not in pending.out_stats:
-                pending.out_stats[target] = torch.stack(torch.std_mean(out.detach().float()))
+                pending.out_stats[target] = torch.stack(_std_mean(out.detach().float()))
             if out.requires_grad:
                 dim = _batch_dim(module, out)
                 n = out.shape[dim] if out.dim() else 1
@@ -692,11 +706,8 @@ class Watcher:
             y = ts[0].detach().float()
             pending.acts[name] = activation_tensors(module, y)
             if self.histograms and y.numel():
-                lo, hi = (float(v) for v in torch.aminmax(y))
-                if math.isfinite(lo) and math.isfinite(hi):
-                    if hi <= lo:
-                        lo, hi = lo - 0.5, hi + 0.5
-                    pending.act_hist[name] = (lo, hi, _spaced(y).clone())  # binned in _gather
+                # the range and the binning wait for _gather (one copy to the host for all)
+                pending.act_hist[name] = (torch.stack(torch.aminmax(y)), _spaced(y).clone())
 
         return hook
 
@@ -759,10 +770,15 @@ class Watcher:
         elif self._sampling or self._pending is not None:
             self._stop_sampling()
 
+    def _last_out_grad(self) -> torch.Tensor | None:
+        """The gradient of the loss with respect to the last forward pass's output."""
+        out = self._last_output
+        return None if out is None else out.grad
+
     def _backward_finite(self) -> bool:
         """The gradient reaching the model's output, and on sampled steps (every step with
         ``check_finite="all"``) every parameter's gradient, are finite."""
-        g = self._last_out_grad
+        g = self._last_out_grad()
         if g is not None and not _finite([g]):
             return False
         if self.check_finite == "all" or self._pending is not None:
@@ -803,12 +819,15 @@ class Watcher:
             put(("a", name), t)
         grad_names, act_names = list(pending.out_hist), list(pending.act_hist)
         if grad_names:  # log10 of a zero is -inf, outside the range: left out
-            logs = [torch.log10(pending.out_hist[n].abs()) for n in grad_names]
-            edges = (float(_LOG_EDGES[0]), float(_LOG_EDGES[-1]))
-            put(("gh",), _histograms(logs, [edges] * len(logs), len(_LOG_EDGES) - 1))
+            grads = [pending.out_hist[n] for n in grad_names]
+            logs = torch.log10(torch.cat([g.reshape(-1) for g in grads]).abs())
+            edges = torch.tensor([[_LOG_EDGES[0], _LOG_EDGES[-1]]]).expand(len(grads), 2)
+            logs = list(logs.split([g.numel() for g in grads]))
+            put(("gh",), _histograms(logs, edges, len(_LOG_EDGES) - 1))
         if act_names:
-            ranges = [pending.act_hist[n][:2] for n in act_names]
-            values = [pending.act_hist[n][2] for n in act_names]
+            ranges = _activation_ranges(torch.stack([pending.act_hist[n][0] for n in act_names]))
+            values = [pending.act_hist[n][1] for n in act_names]
+            put(("ar",), ranges)
             put(("ah",), _histograms(values, ranges, _ACT_BINS))
         flat = torch.cat(parts).tolist() if parts else []
 
@@ -847,10 +866,11 @@ class Watcher:
             pending.act_hists[name] = ([], [])
             if name in pending.act_hist:
                 row = act_names.index(name)
-                hist = got(("ah",))[row * _ACT_BINS : (row + 1) * _ACT_BINS]
-                lo, hi, _ = pending.act_hist[name]
-                edges = np.linspace(lo, hi, _ACT_BINS + 1).tolist()
-                pending.act_hists[name] = (edges, [int(c) for c in hist])
+                lo, hi = got(("ar",))[2 * row : 2 * row + 2]
+                if math.isfinite(lo) and math.isfinite(hi):
+                    hist = got(("ah",))[row * _ACT_BINS : (row + 1) * _ACT_BINS]
+                    edges = _edges(lo, hi, _ACT_BINS)
+                    pending.act_hists[name] = (edges, [int(c) for c in hist])
         for name, entry in pending.recurrent.items():
             pending.through_time[name] = self._time_profile(entry, inv)
 
@@ -933,28 +953,27 @@ class Watcher:
             self._log(self._writer, len(self.steps) - 1)
 
     # -- finiteness --------------------------------------------------------------------------
-    def _root_inputs(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        if not self._replaying and torch.is_grad_enabled():
-            if self.check_finite:
-                self._last_inputs = (args, kwargs)
-            if self._pending is not None:
-                self._refresh_scale(self._pending)
+    def _root_scale(self, module: nn.Module, args: tuple) -> None:
+        # before the forward pass: a fresh sample must see that pass's layers
+        if self._pending is not None and not self._replaying and torch.is_grad_enabled():
+            self._refresh_scale(self._pending)
 
-    def _root_output(self, module: nn.Module, args: tuple, output: object) -> None:
+    def _root_output(self, module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
         if self._replaying or not torch.is_grad_enabled():
             return
+        self._last_inputs = (args, kwargs)
         ts = [t for t in _tensors(output) if t.is_floating_point()]
         if self.broken is None and not _finite(ts):
             self._broke(self._locate_forward(self._step + 1))
             if self.on_nonfinite == "raise":
                 raise NonFiniteError(self.broken)
             return
+        self._last_output = None
         if ts and ts[0].requires_grad:
-
-            def keep(grad: torch.Tensor) -> None:
-                self._last_out_grad = grad
-
-            ts[0].register_hook(keep)
+            # autograd keeps the gradient that reaches the output (in C++: cheaper than a
+            # Python hook called from the backward pass)
+            ts[0].retain_grad()
+            self._last_output = ts[0]
 
     def _broke(self, where: Break) -> None:
         """Keep the first break; sampling stops (what follows a NaN is not a measurement)."""
@@ -1050,7 +1069,7 @@ class Watcher:
         )
 
     def _locate_backward(self, step: int) -> Break:
-        g = self._last_out_grad
+        g = self._last_out_grad()
         if g is not None and not _finite([g]):
             return Break(
                 step,
