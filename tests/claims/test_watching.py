@@ -65,6 +65,16 @@ def test_vanishing_sigmoid_net_is_flagged_without_saturation(seed):
     assert first["update ratio"] < 1e-4 * linear[-2]["update ratio"]
     if first["update ratio"] == 0:
         assert first["weight grad"] > 0
+    # the heat map: the first layer's row is over six orders of magnitude below the last
+    # layer's at every sample, the healthy net's within one
+    names, grid = w.watcher.matrix()
+    linear_rows = [names.index(r["layer"]) for r in linear]
+    assert (grid[linear_rows[0]] < 1e-6 * grid[linear_rows[-1]]).all()
+    healthy = watched("healthy", seed)
+    names, grid = healthy.watcher.matrix()
+    heal = [names.index(r["layer"]) for r in rows(healthy, "Linear")]
+    ratio = grid[heal] / grid[heal[-1]]
+    assert ((ratio > 0.1) & (ratio < 10)).all()
     # not from saturation: no sigmoid layer is saturated
     assert max(r["saturated"] for r in rows(w, "Sigmoid")) < THRESHOLDS["saturated"]
 
