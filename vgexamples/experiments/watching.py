@@ -168,8 +168,8 @@ class SequenceRegressor(nn.Module):
         return self.head(out[:, -1])
 
 
-def _adamw(lr: float) -> Callable:
-    return lambda params: torch.optim.AdamW(params, lr=lr)
+def _adamw(lr: float, **options: float) -> Callable:
+    return lambda params: torch.optim.AdamW(params, lr=lr, **options)
 
 
 def _sgd(lr: float, momentum: float = 0.9) -> Callable:
@@ -220,12 +220,12 @@ CASES: dict[str, Case] = {
     "vanishing_adamw": Case(
         "the same 12 sigmoid layers under AdamW (no weight decay)",
         lambda: mlp(12, nn.Sigmoid, he=False),
-        lambda params: torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0),
+        _adamw(1e-3, weight_decay=0.0),
     ),
     "vanishing_adamw_eps": Case(
         "the same under AdamW with eps 1e-16 instead of 1e-8",
         lambda: mlp(12, nn.Sigmoid, he=False),
-        lambda params: torch.optim.AdamW(params, lr=1e-3, eps=1e-16, weight_decay=0.0),
+        _adamw(1e-3, eps=1e-16, weight_decay=0.0),
     ),
     "exploding": Case(
         "16 ReLU layers, He initialization times 2, SGD",
