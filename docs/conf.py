@@ -39,6 +39,7 @@ extensions = [
     "vgdownloads",
     "vgaccess",
     "vgweight",
+    "vgbokeh",
 ]
 
 exclude_patterns = [
@@ -181,6 +182,7 @@ html_sidebars = {
         "claims",
         "papers",
         "diagnose",
+        "explorer",
         "running",
         "library",
         "glossary",

@@ -230,8 +230,8 @@ def explorer_html(
     }
     layer_range = DataRange1d(range_padding=0.04)
     p_grad = figure(
-        title="Gradient per layer at initialization (median and range over seeds)",
-        x_axis_label="layer (1 = next to the input; the last is the output layer)",
+        title="Gradient per layer, at initialization",
+        x_axis_label="layer (1: next to the input)",
         y_axis_label="gradient norm",
         x_range=layer_range,
         name="plot-gradient",
@@ -277,7 +277,7 @@ def explorer_html(
     )
 
     p_spread = figure(
-        title="Forward signal: how much hidden outputs differ between images",
+        title="Forward signal: spread across images",
         x_axis_label="hidden layer",
         y_axis_label="spread across examples",
         x_range=layer_range,
@@ -300,7 +300,7 @@ def explorer_html(
     p_spread.add_tools(HoverTool(tooltips=[("layer", "@layer"), ("spread", "@mid{0.00e}")]))
 
     p_loss = figure(
-        title=f"Training loss, first seed ({grid.budget.steps} steps, {_budget_words(grid)})",
+        title=f"Training loss, first seed ({_budget_words(grid)})",
         x_axis_label="step",
         y_axis_label="mini-batch loss",
         name="plot-loss",
@@ -313,9 +313,11 @@ def explorer_html(
         p.axis.axis_label_text_font_size = "13px"
         p.axis.major_label_text_font_size = "12px"
         p.toolbar.logo = None
-    p_grad.legend.location = "bottom_left"
-    p_grad.legend.label_text_font_size = "12px"
-    p_grad.legend.background_fill_alpha = 0.8
+    legend = p_grad.legend[0]  # under the plot: inside, it would hide curves
+    p_grad.center = [r for r in p_grad.center if r is not legend]
+    legend.orientation = "horizontal"
+    legend.label_text_font_size = "12px"
+    p_grad.add_layout(legend, "below")
 
     ids = {"reading": f"{_ID}-reading", "links": f"{_ID}-links"}
     args = {

@@ -2,9 +2,9 @@
 architecture of a digits MLP, measured at initialization and over a short training run.
 
 For each setting and seed, one forward/backward pass at initialization
-(:func:`vgexamples.diagnostics.gradient_profile`, the same pass as
-:mod:`~vgexamples.experiments.gradients_at_init`: the first 512 training images, a 64-unit
-network built right after ``torch.manual_seed(seed)``) gives, per layer, the norm of the
+(:func:`vgexamples.diagnostics.gradient_profile`, as in
+:mod:`~vgexamples.experiments.gradients_at_init` but on the first 256 training images: a
+64-unit network built right after ``torch.manual_seed(seed)``) gives, per layer, the norm of the
 back-propagated gradient (the gradient of the loss with respect to the layer's output), the
 norm of the weight gradient, and the forward signal's spread across examples
 (:func:`vgexamples.diagnostics.example_spread`). For the first seed, the same network then
@@ -61,11 +61,11 @@ ARCHITECTURES: dict[str, tuple[str, bool]] = {
     "residual": ("none", True),
     "residual_batch_norm": ("batch", True),
 }
-#: Units per hidden layer and images in the pass at initialization (as the vanishing chapter).
-WIDTH, BATCH = 64, 512
+#: Units per hidden layer, and images in the pass at initialization (the first of the training set).
+WIDTH, BATCH = 64, 256
 #: The training run of every setting (first seed only): short, so that the whole grid fits
 #: in the build, and plain SGD, so that the gradient's size decides the step's.
-BUDGET = Budget(steps=60, lr=0.1, optimizer="sgd", batch_size=64, eval_every=60)
+BUDGET = Budget(steps=50, lr=0.1, optimizer="sgd", batch_size=64, eval_every=50)
 #: Below this, the last hidden layer's spread says the network maps every image to nearly
 #: the same vector (about a thousand float32 rounding steps).
 COLLAPSED_SPREAD = 1e3 * FLOAT32_EPS
