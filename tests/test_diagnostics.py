@@ -38,20 +38,26 @@ def test_profile_matches_autograd_by_hand():
     assert len(prof.saturated) == 3 and len(prof.activations) == 3
 
 
-def test_profile_leaves_the_model_unchanged():
+@pytest.mark.parametrize("training", [False, True])
+def test_profile_leaves_the_model_unchanged(training):
+    # in train mode batch norm's forward pass would move its running statistics
     torch.manual_seed(0)
     net = MLP(4, 2, depth=3, width=8, activation="relu", norm="batch")
-    net.eval()
+    net.train(training)
     x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    with torch.no_grad():
+        out_before = net.eval()(x)
+    net.train(training)
     before_state = {k: v.clone() for k, v in net.state_dict().items()}
-    out_before = net(x)
     hooks_before = _hook_count(net)
     gradient_profile(net, x, y)
+    gradient_values(net, x, y)
+    assert all(torch.equal(before_state[k], v) for k, v in net.state_dict().items())
     assert _hook_count(net) == hooks_before
     assert all(p.grad is None for p in net.parameters())
-    assert not net.training
-    assert torch.equal(net(x), out_before)
-    assert all(torch.equal(before_state[k], v) for k, v in net.state_dict().items())
+    assert net.training == training
+    with torch.no_grad():
+        assert torch.equal(net.eval()(x), out_before)
 
 
 def test_recorder_remove_restores_model_exactly():

@@ -27,7 +27,7 @@ from torch import nn
 
 from ._checks import check_choice
 from .activations import ACTIVATION_TYPES, SATURATION_FRACTION
-from .state import set_aside_grads
+from .state import kept_buffers, set_aside_grads
 
 __all__ = [
     "ACTIVATION_STATS",
@@ -390,8 +390,8 @@ def gradient_profile(
 ) -> Profile:
     """One forward and backward pass on ``(x, y)``, measured layer by layer.
 
-    The model's existing ``.grad`` values, train/eval mode and hooks are restored afterwards,
-    so profiling does not change the model.
+    The model's existing ``.grad`` values, buffers (batch norm's running statistics), train/eval
+    mode and hooks are restored afterwards, so profiling does not change the model.
 
     Parameters
     ----------
@@ -407,7 +407,7 @@ def gradient_profile(
         Keep each activation layer's output (for histograms) in ``Profile.activations``.
     """
     check_choice("loss", loss, ("cross_entropy", "mse"))
-    with set_aside_grads(model), Recorder(model, layers, activations) as rec:
+    with set_aside_grads(model), kept_buffers(model), Recorder(model, layers, activations) as rec:
         out = model(x)
         fn = nn.functional.cross_entropy if loss == "cross_entropy" else nn.functional.mse_loss
         value = fn(out, y)
@@ -465,12 +465,13 @@ def gradient_values(
     Returns
     -------
     torch.Tensor
-        One flat float32 tensor on the CPU. The model's ``.grad`` fields are left as before.
+        One flat float32 tensor on the CPU. The model's ``.grad`` fields and buffers are left
+        as before.
     """
     check_choice("which", which, ("weights", "activations", "both"))
     check_choice("loss", loss, ("cross_entropy", "mse"))
     fn = nn.functional.cross_entropy if loss == "cross_entropy" else nn.functional.mse_loss
-    with set_aside_grads(model) as params, Recorder(model) as rec:
+    with set_aside_grads(model) as params, kept_buffers(model), Recorder(model) as rec:
         fn(model(x), y).backward()
         parts = []
         if which in ("weights", "both"):
