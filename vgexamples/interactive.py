@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiments.explorer import Grid, Point
+from .experiments.explorer import Grid, Point, key
 
 __all__ = ["LABELS", "LINKS", "bokeh_js_files", "explorer_data", "explorer_html"]
 
@@ -186,8 +186,14 @@ def explorer_html(
         "init": grid.inits[0],
         "depth": grid.depths[len(grid.depths) // 2],
         "architecture": grid.architectures[0],
-        **(initial or {}),
     }
+    unknown = sorted(set(initial or {}) - set(start))
+    if unknown:
+        raise ValueError(f"initial takes the keys {sorted(start)}; got {unknown}")
+    start.update(initial or {})
+    k = key(start["activation"], start["init"], start["depth"], start["architecture"])
+    if k not in grid.points:
+        raise ValueError(f"initial must be a setting of the grid; {k!r} is not one")
     first = grid.point(start["activation"], start["init"], start["depth"], start["architecture"])
     store = explorer_data(grid)
     entry = store[first.key]
@@ -254,7 +260,7 @@ def explorer_html(
         source=grad,
         line_width=2.5,
         color="#0072B2",
-        legend_label="back-propagated, dL/d(layer output)",
+        legend_label="back-propagated",
     )
     p_grad.scatter("layer", "mid", source=grad, size=5, color="#0072B2")
     p_grad.line(

@@ -243,6 +243,7 @@ def test_screenshots(browser, base_url, site_dir, summary, name, width, height):
         ("chapter", f"chapters/{first_chapter()}.html"),
         ("example", example.relative_to(site_dir).as_posix()),
         ("diagnose", "diagnose.html"),
+        ("explorer", "explorer.html"),
     ]:
         context, page, _seen = _open(browser, base_url, path, summary, width, height)
         try:

@@ -12,6 +12,10 @@ trains for :data:`BUDGET` (:func:`vgexamples.train.train`), which gives its loss
 it diverged if it did, and its test accuracy. Every setting gets a one-line reading computed
 from those numbers (:meth:`Point.reading`).
 
+The settings are independent of one another, so :func:`run` spreads them over worker
+processes on the CPU (one thread each); a setting's numbers are the same wherever it runs.
+The page reports how long the build machine took (:attr:`Grid.seconds`).
+
 Shown by ``docs/explorer.md`` (one page, every setting behind four controls), asserted by
 ``tests/claims/test_explorer.py``.
 """
@@ -20,15 +24,18 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .._checks import check_choice, check_int, check_seeds
-from ..data import load_digits
+from ..data import Split, load_digits
 from ..diagnostics import FLOAT32_EPS, gradient_profile
 from ..health import THRESHOLDS
 from ..models import MLP
@@ -43,6 +50,7 @@ __all__ = [
     "INITS",
     "Grid",
     "Point",
+    "default_workers",
     "run",
 ]
 
@@ -65,7 +73,7 @@ ARCHITECTURES: dict[str, tuple[str, bool]] = {
 WIDTH, BATCH = 64, 256
 #: The training run of every setting (first seed only): short, so that the whole grid fits
 #: in the build, and plain SGD, so that the gradient's size decides the step's.
-BUDGET = Budget(steps=50, lr=0.1, optimizer="sgd", batch_size=64, eval_every=50)
+BUDGET = Budget(steps=30, lr=0.1, optimizer="sgd", batch_size=64, eval_every=30)
 #: Below this, the last hidden layer's spread says the network maps every image to nearly
 #: the same vector (about a thousand float32 rounding steps).
 COLLAPSED_SPREAD = 1e3 * FLOAT32_EPS
@@ -199,6 +207,74 @@ def _net(activation: str, init: str, depth: int, architecture: str) -> MLP:
     )
 
 
+def _measure(
+    data: Split,
+    setting: tuple[str, str, int, str],
+    seeds: tuple[int, ...],
+    budget: Budget,
+    device: torch.device,
+) -> Point:
+    """Profile one setting at every seed and train the first seed's network."""
+    act, init, depth, arch = setting
+    x, y = data.x_train[:BATCH], data.y_train[:BATCH]
+    grads, weights, spreads = [], [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        net = _net(act, init, depth, arch).to(device)
+        prof = gradient_profile(
+            net,
+            x,
+            y,
+            layers={str(i): m for i, m in enumerate(net.linears)},
+            activations={str(i): m for i, m in enumerate(net.activations)},
+            keep_tensors=False,
+        )
+        grads.append(prof.output_grad_norm)
+        weights.append(prof.weight_grad_norm)
+        spreads.append(prof.spread)
+        if seed == seeds[0]:
+            history = train(net, data, seed=seed, device=device, **budget.train_kwargs())
+    stop = history.stop.step if history.diverged else None
+    return Point(
+        act,
+        init,
+        depth,
+        arch,
+        grad=np.array(grads),
+        weight_grad=np.array(weights),
+        spread=np.array(spreads),
+        loss=list(history.loss),
+        stop_step=stop,
+        accuracy=math.nan if stop is not None else history.final_test_accuracy,
+    )
+
+
+# -- worker processes: each holds the data and runs one setting at a time, on one thread ------
+_WORKER_DATA: Split | None = None
+
+
+def _start_worker(deterministic: bool) -> None:
+    global _WORKER_DATA
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    _WORKER_DATA = load_digits(seed=0)
+
+
+def _measure_in_worker(
+    setting: tuple[str, str, int, str], seeds: tuple[int, ...], budget: Budget
+) -> Point:
+    assert _WORKER_DATA is not None
+    return _measure(_WORKER_DATA, setting, seeds, budget, torch.device("cpu"))
+
+
+def default_workers(device: torch.device | str | None = None) -> int:
+    """Processes :func:`run` uses by default: one per CPU core, at most four, on the CPU;
+    one (this process) on a GPU."""
+    if resolve_device(device).type != "cpu":
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def run(
     *,
     activations: Sequence[str] = ACTIVATIONS,
@@ -208,12 +284,18 @@ def run(
     seeds: Sequence[int] = (0, 1, 2),
     budget: Budget = BUDGET,
     device: torch.device | str | None = None,
+    workers: int | None = None,
 ) -> Grid:
     """Measure every combination of the given settings (defaults: the page's grid).
 
-    Each setting's networks are built right after ``torch.manual_seed(seed)``; the first
-    seed's network is profiled, then trained for ``budget`` (its ``seeds`` are not used:
-    the run's seed is the grid's first).
+    Each setting's networks are built right after ``torch.manual_seed(seed)``; every seed's
+    network is profiled, and the first seed's is then trained for ``budget`` (its ``seeds``
+    are not used: the run's seed is the grid's first).
+
+    The settings are independent, so on the CPU they are spread over ``workers`` processes
+    (default :func:`default_workers`), each on one thread; every setting is computed the same
+    way wherever it runs, so the grid does not depend on ``workers``. A GPU run uses this
+    process only (``workers`` must then be 1 or ``None``).
     """
     for name, values, allowed in (
         ("activations", activations, ACTIVATIONS),
@@ -230,40 +312,29 @@ def run(
     seeds = check_seeds("seeds", seeds)
     budget = check_budget(budget)
     device = resolve_device(device)
-    data = load_digits(seed=0).to(device)
-    x, y = data.x_train[:BATCH], data.y_train[:BATCH]
+    if workers is None:
+        workers = default_workers(device)
+    check_int("workers", workers)
+    if workers > 1 and device.type != "cpu":
+        raise ValueError(f"workers must be 1 on a {device.type} device; got {workers}")
     grid = Grid(tuple(activations), tuple(inits), depths, tuple(architectures), seeds, budget)
+    settings = list(itertools.product(activations, inits, depths, architectures))
     start = time.perf_counter()
-    for act, init, depth, arch in itertools.product(activations, inits, depths, architectures):
-        grads, weights, spreads = [], [], []
-        for seed in seeds:
-            torch.manual_seed(seed)
-            net = _net(act, init, depth, arch).to(device)
-            prof = gradient_profile(
-                net,
-                x,
-                y,
-                layers={str(i): m for i, m in enumerate(net.linears)},
-                activations={str(i): m for i, m in enumerate(net.activations)},
-                keep_tensors=False,
-            )
-            grads.append(prof.output_grad_norm)
-            weights.append(prof.weight_grad_norm)
-            spreads.append(prof.spread)
-            if seed == seeds[0]:
-                history = train(net, data, seed=seed, device=device, **budget.train_kwargs())
-        stop = history.stop.step if history.diverged else None
-        grid.points[key(act, init, depth, arch)] = Point(
-            act,
-            init,
-            depth,
-            arch,
-            grad=np.array(grads),
-            weight_grad=np.array(weights),
-            spread=np.array(spreads),
-            loss=list(history.loss),
-            stop_step=stop,
-            accuracy=math.nan if stop is not None else history.final_test_accuracy,
-        )
+    if workers == 1:
+        data = load_digits(seed=0).to(device)
+        points = [_measure(data, s, seeds, budget, device) for s in settings]
+    else:
+        # spawned, not forked: no OpenMP state is inherited; the deepest settings go first
+        # so that the last ones to finish are short
+        ctx = multiprocessing.get_context("spawn")
+        deterministic = torch.are_deterministic_algorithms_enabled()
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_start_worker, initargs=(deterministic,)
+        ) as pool:
+            order = sorted(settings, key=lambda s: -s[2])
+            futures = {s: pool.submit(_measure_in_worker, s, seeds, budget) for s in order}
+            points = [futures[s].result() for s in settings]
+    for p in points:
+        grid.points[p.key] = p
     grid.seconds = time.perf_counter() - start
     return grid
