@@ -291,7 +291,9 @@ class Recorder:
 
     # -- statistics ----------------------------------------------------------------------
     def output_grad_norms(self) -> dict[str, float]:
-        """Norm of dL/d(layer output) per layer, averaged per sample (``||G||_F / sqrt(N)``)."""
+        """Per layer, ``||G||_F / sqrt(N)`` for ``G = dL/d(layer output)`` over a batch of ``N``:
+        the root mean square of ``G``'s rows (with a batch-mean loss, each row is ``1/N`` of
+        that sample's own gradient)."""
         return {
             name: float(g.float().norm() / math.sqrt(max(1, g.shape[0])))
             for name, g in self.output_grad.items()

@@ -358,7 +358,8 @@ def explorer_html(
     # then runs the update above)
     doc = Document()
     doc.add_root(layout)
-    doc.js_on_event(DocumentReady, CustomJS(args=args, code=_FROM_URL))
+    controls_only = {k: args[k] for k in ("act", "init", "depth", "arch")}
+    doc.js_on_event(DocumentReady, CustomJS(args=controls_only, code=_FROM_URL))
     script, div = components(layout)
     links = " · ".join(
         f'<a data-knob="{knob}" href="{root}{_link(knob, start)}">{_label(knob, start)}</a>'

@@ -89,9 +89,9 @@ class Point:
         The setting.
     grad, weight_grad
         ``(seeds, depth + 1)``: per linear layer, input side first (the head last), the norm
-        of the gradient of the loss with respect to the layer's output, per example
-        (divided by the square root of the batch size: a per-example scale), and of its
-        weight gradient, at initialization.
+        of the gradient of the batch-mean loss with respect to the layer's output, divided
+        by the square root of the batch size (:meth:`~vgexamples.diagnostics.Recorder.
+        output_grad_norms`), and the norm of its weight gradient, at initialization.
     spread
         ``(seeds, depth)``: :func:`~vgexamples.diagnostics.example_spread` of every hidden
         layer's activation output at initialization.
