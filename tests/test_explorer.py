@@ -9,7 +9,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 from vgexamples.data import load_digits
 from vgexamples.diagnostics import gradient_profile
@@ -31,17 +30,19 @@ def _point(grad_first, grad_last, spread_last=0.5, loss=(2.3, 1.0), stop=None, a
     return Point("relu", "he", 2, "plain", grad, grad.copy(), spread, list(loss), stop, acc)
 
 
+TINY_GRID = {
+    "activations": ("relu", "tanh"),
+    "inits": ("he",),
+    "depths": (2, 3),
+    "architectures": ("plain", "batch_norm"),
+    "seeds": (0, 1),
+    "budget": TINY,
+}
+
+
 @pytest.fixture(scope="module")
 def tiny():
-    return explorer.run(
-        activations=("relu", "tanh"),
-        inits=("he",),
-        depths=(2, 3),
-        architectures=("plain", "batch_norm"),
-        seeds=(0, 1),
-        budget=TINY,
-        workers=1,
-    )
+    return explorer.run(**TINY_GRID, workers=1)
 
 
 # -- readings -----------------------------------------------------------------------------------
@@ -104,8 +105,7 @@ def test_points_are_the_library_profile_and_training_of_a_seeded_network(tiny):
     x, y = data.x_train[: explorer.BATCH], data.y_train[: explorer.BATCH]
     p = tiny.point("tanh", "he", 3, "batch_norm")
     for i, seed in enumerate((0, 1)):
-        torch.manual_seed(seed)
-        net = explorer._net("tanh", "he", 3, "batch_norm")
+        net = explorer.network(data, seed, "tanh", "he", 3, "batch_norm")
         prof = gradient_profile(
             net,
             x,
@@ -123,15 +123,7 @@ def test_points_are_the_library_profile_and_training_of_a_seeded_network(tiny):
 
 
 def test_worker_processes_give_the_same_grid(tiny):
-    spread = explorer.run(
-        activations=("relu", "tanh"),
-        inits=("he",),
-        depths=(2, 3),
-        architectures=("plain", "batch_norm"),
-        seeds=(0, 1),
-        budget=TINY,
-        workers=2,
-    )
+    spread = explorer.run(**TINY_GRID, workers=2)
     assert list(spread.points) == list(tiny.points)
     for k, p in tiny.points.items():
         q = spread.points[k]

@@ -172,7 +172,6 @@ def explorer_html(
     from bokeh.events import DocumentReady
     from bokeh.layouts import column, row
     from bokeh.models import (
-        Band,
         ColumnDataSource,
         CustomJS,
         DataRange1d,
@@ -243,26 +242,7 @@ def explorer_html(
         name="plot-gradient",
         **common,
     )
-    p_grad.add_layout(
-        Band(
-            base="layer",
-            lower="lo",
-            upper="hi",
-            source=grad,
-            fill_alpha=0.25,
-            fill_color="#0072B2",
-            line_color=None,
-        )
-    )
-    p_grad.line(
-        "layer",
-        "mid",
-        source=grad,
-        line_width=2.5,
-        color="#0072B2",
-        legend_label="back-propagated",
-    )
-    p_grad.scatter("layer", "mid", source=grad, size=5, color="#0072B2")
+    _median_and_band(p_grad, grad, "#0072B2", legend_label="back-propagated")
     p_grad.line(
         "layer",
         "weight",
@@ -290,19 +270,7 @@ def explorer_html(
         name="plot-spread",
         **common,
     )
-    p_spread.add_layout(
-        Band(
-            base="layer",
-            lower="lo",
-            upper="hi",
-            source=spread,
-            fill_alpha=0.25,
-            fill_color="#009E73",
-            line_color=None,
-        )
-    )
-    p_spread.line("layer", "mid", source=spread, line_width=2.5, color="#009E73")
-    p_spread.scatter("layer", "mid", source=spread, size=5, color="#009E73")
+    _median_and_band(p_spread, spread, "#009E73")
     p_spread.add_tools(HoverTool(tooltips=[("layer", "@layer"), ("spread", "@mid{0.00e}")]))
 
     p_loss = figure(
@@ -373,6 +341,25 @@ def explorer_html(
         f'<p class="vg-explorer-links" id="{ids["links"]}">Read about this setting: {links}</p>'
         f"</div>{script}"
     )
+
+
+def _median_and_band(fig, source, color: str, **line_kwargs) -> None:
+    """The seeds' median per layer as a line with markers, over the band from the lowest to
+    the highest seed."""
+    from bokeh.models import Band
+
+    band = Band(
+        base="layer",
+        lower="lo",
+        upper="hi",
+        source=source,
+        fill_alpha=0.25,
+        fill_color=color,
+        line_color=None,
+    )
+    fig.add_layout(band)
+    fig.line("layer", "mid", source=source, line_width=2.5, color=color, **line_kwargs)
+    fig.scatter("layer", "mid", source=source, size=5, color=color)
 
 
 def _link(knob: str, start: Mapping[str, object]) -> str:

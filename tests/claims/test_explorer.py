@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from vgexamples.data import load_digits
 from vgexamples.experiments import explorer
@@ -163,11 +162,9 @@ def test_the_deep_he_relu_network_stays_at_chance_and_the_shallow_one_learns(gri
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_other_seeds_do_not_train_either(seed):
-    torch.manual_seed(seed)
-    net = explorer._net("relu", "he", DEEP, "plain")
-    hist = train(
-        net, load_digits(seed=0), seed=seed, device="cpu", **explorer.BUDGET.train_kwargs()
-    )
+    data = load_digits(seed=0)
+    net = explorer.network(data, seed, "relu", "he", DEEP, "plain")
+    hist = train(net, data, seed=seed, device="cpu", **explorer.BUDGET.train_kwargs())
     assert hist.diverged or hist.final_test_accuracy < 0.2
 
 

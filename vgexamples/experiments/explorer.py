@@ -38,7 +38,7 @@ from .._checks import check_choice, check_int, check_seeds
 from ..data import Split, load_digits
 from ..diagnostics import FLOAT32_EPS, gradient_profile
 from ..health import THRESHOLDS
-from ..models import MLP
+from ..models import MLP, seeded_mlp
 from ..runtime import resolve_device
 from ..train import Budget, check_budget, train
 
@@ -51,6 +51,7 @@ __all__ = [
     "Grid",
     "Point",
     "default_workers",
+    "network",
     "run",
 ]
 
@@ -193,11 +194,22 @@ def _fmt(x: float) -> str:
     return f"{x:.0e}" if math.isfinite(x) else str(x)
 
 
-def _net(activation: str, init: str, depth: int, architecture: str) -> MLP:
-    norm, residual = ARCHITECTURES[architecture]
-    return MLP(
-        64,
-        10,
+def network(
+    data: Split,
+    seed: int,
+    activation: str,
+    init: str,
+    depth: int,
+    architecture: str,
+    device: torch.device | str | None = None,
+) -> MLP:
+    """The network of one setting and seed, as the grid builds it
+    (:func:`~vgexamples.models.seeded_mlp`, :data:`WIDTH` units per hidden layer)."""
+    norm, residual = ARCHITECTURES[check_choice("architecture", architecture, ARCHITECTURES)]
+    return seeded_mlp(
+        data,
+        seed,
+        device=device,
         depth=depth,
         width=WIDTH,
         activation=activation,
@@ -219,8 +231,7 @@ def _measure(
     x, y = data.x_train[:BATCH], data.y_train[:BATCH]
     grads, weights, spreads = [], [], []
     for seed in seeds:
-        torch.manual_seed(seed)
-        net = _net(act, init, depth, arch).to(device)
+        net = network(data, seed, act, init, depth, arch, device)
         prof = gradient_profile(
             net,
             x,
