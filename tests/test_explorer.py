@@ -55,6 +55,7 @@ def test_key_is_the_four_settings_joined():
 
 def test_ratio_is_the_median_over_seeds_of_first_over_last():
     p = _point([1e-6, 4e-6, 1e-3], [1.0, 2.0, 1.0])
+    assert p.grad_ratios() == pytest.approx([1e-6, 2e-6, 1e-3])
     assert p.grad_ratio() == pytest.approx(2e-6)
 
 

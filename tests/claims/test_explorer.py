@@ -33,8 +33,7 @@ def grid():
 
 
 def ratios(grid, *setting) -> np.ndarray:
-    p = grid.point(*setting)
-    return p.grad[:, 0] / p.grad[:, -1]
+    return grid.point(*setting).grad_ratios()
 
 
 def test_the_grid_is_what_the_page_describes(grid):

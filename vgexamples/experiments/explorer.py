@@ -120,9 +120,13 @@ class Point:
     def key(self) -> str:
         return key(self.activation, self.init, self.depth, self.architecture)
 
+    def grad_ratios(self) -> np.ndarray:
+        """Per seed: the first layer's back-propagated gradient over the head's."""
+        return self.grad[:, 0] / self.grad[:, -1]
+
     def grad_ratio(self) -> float:
-        """Median over seeds of the first layer's back-propagated gradient over the head's."""
-        return float(np.median(self.grad[:, 0] / self.grad[:, -1]))
+        """Median over seeds of :meth:`grad_ratios`."""
+        return float(np.median(self.grad_ratios()))
 
     def last_spread(self) -> float:
         """Median over seeds of the last hidden layer's spread across examples."""
