@@ -169,6 +169,89 @@ def test_recorded_quantities_match_hand_computation():
         assert math.isnan(s["saturated"]["3"][i])  # a ReLU does not saturate
 
 
+class _Shared(nn.Module):
+    """One ReLU module after both hidden layers, and one hidden layer called twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(6, 16)
+        self.hidden = nn.Linear(16, 16)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        h = self.act(self.first(x))
+        return self.head(self.act(self.hidden(self.hidden(h))))
+
+
+def test_a_module_called_twice_is_read_over_both_calls():
+    """A reused activation: statistics over the values and units of every call (not only the
+    first); a layer called twice: its output statistics over both calls, its gradient over
+    both outputs."""
+    torch.manual_seed(3)
+    net = _Shared()
+    with torch.no_grad():
+        net.hidden.bias[:12] = -100.0  # kills units of the activation's second call
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, y = _batch()
+    outs, grads, handles = _capture(net, ["act", "hidden"])
+    with Watcher(net, opt, every=1) as w:
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+    for h in handles:
+        h.remove()
+    s = w.series
+    first, second = outs["act"]
+    values = torch.cat([first.flatten(), second.flatten()]).double()
+    assert s["activation_mean"]["act"][0] == pytest.approx(float(values.mean()), rel=1e-6)
+    assert s["activation_std"]["act"][0] == pytest.approx(float(values.std()), rel=1e-5)
+    dead_first, dead_second = (int((o == 0).all(dim=0).sum()) for o in (first, second))
+    assert dead_second > dead_first  # the first call alone would read fewer dead units
+    assert s["dead"]["act"][0] == pytest.approx((dead_first + dead_second) / 32)
+    hidden = torch.cat([o.flatten() for o in outs["hidden"]]).double()
+    assert s["output_mean"]["hidden"][0] == pytest.approx(float(hidden.mean()), rel=1e-5)
+    assert s["output_std"]["hidden"][0] == pytest.approx(float(hidden.std()), rel=1e-5)
+    # both calls' gradients, over the examples of the one forward pass
+    both = sum(float(g.pow(2).sum()) for g in grads["hidden"])
+    assert s["output_grad_norm"]["hidden"][0] == pytest.approx(math.sqrt(both / 32), rel=1e-5)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_per_example_is_the_same_count_for_every_layer_of_a_sequence_model(batch_first):
+    """PyTorch's transformer layer with either layout, 2 tokens and 32 examples: every row,
+    attention or not, is the gradient's norm over the square root of the 32 examples (not of
+    the 2 tokens for the layers that do not know the layout)."""
+    torch.manual_seed(4)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=batch_first)
+    net = nn.Sequential(nn.Linear(3, 8), layer)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x = torch.randn(32, 2, 3) if batch_first else torch.randn(2, 32, 3)
+    names = ["0", "1.self_attn", "1.linear1", "1.linear2", "1.norm2"]
+    _, grads, handles = _capture(net, names)
+    with Watcher(net, opt, every=1) as w:
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+    for h in handles:
+        h.remove()
+    assert w.batch_dim == (0 if batch_first else 1)
+    rows = {n: n for n in names} | {"1.self_attn": "1.self_attn.out_proj"}
+    for name, row in rows.items():
+        expected = math.sqrt(sum(float(g.pow(2).sum()) for g in grads[name]) / 32)
+        assert w.series["output_grad_norm"][row][0] == pytest.approx(expected, rel=1e-5), name
+    # the axis can be given: here the tokens' axis, two "examples"
+    _, grads, handles = _capture(net, ["1.linear2"])
+    with Watcher(net, opt, every=1, batch_dim=1 if batch_first else 0) as w:
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+    for h in handles:
+        h.remove()
+    expected = math.sqrt(sum(float(g.pow(2).sum()) for g in grads["1.linear2"]) / 2)
+    assert w.series["output_grad_norm"]["1.linear2"][0] == pytest.approx(expected, rel=1e-5)
+
+
 # -- 2. gradient through time ----------------------------------------------------------------
 
 
@@ -905,8 +988,13 @@ def test_huge_finite_gradients_are_not_a_break():
             (net(x).sum() * 1e30).backward()
             assert torch.isfinite(net[0].weight.grad).all()
             assert torch.isinf(torch.linalg.vector_norm(net[0].weight.grad))  # the overflow
+            norm = float(torch.linalg.vector_norm(net[0].weight.grad, dtype=torch.float64))
             opt.step()
     assert w.broken is None and w.steps == [1, 2]
+    # the norms are taken in float64: finite, and the exploding ratio can still be read
+    assert w.series["weight_grad_norm"]["0"][1] == pytest.approx(norm, rel=1e-6)
+    assert math.isfinite(w.series["output_grad_norm"]["0"][1])
+    assert math.isfinite(w.grad_norm[1])
 
 
 # -- 9. exports ------------------------------------------------------------------------------
@@ -1133,6 +1221,11 @@ def test_bad_arguments():
             Watcher(net, opt, scaler=scaler)
     with pytest.raises(TypeError, match="tensorboard"):
         Watcher(net, opt, tensorboard=123)
+    for batch_dim in (-1, 1.0, True):
+        with pytest.raises(ValueError, match="batch_dim"):
+            Watcher(net, opt, batch_dim=batch_dim)
+    with pytest.raises(TypeError, match="adaptive"):
+        Watcher(net, opt, adaptive="yes")
     frozen = _mlp().requires_grad_(False)
     with pytest.raises(ValueError, match="trainable"):
         Watcher(frozen, torch.optim.SGD(frozen.parameters(), lr=0.1))
@@ -1192,3 +1285,46 @@ def test_heatmap_before_training_raises():
     with pytest.raises(ValueError, match="nothing recorded"):
         w.plot_heatmap()
     w.remove()
+
+
+class _Lion(torch.optim.Optimizer):
+    """An optimizer of another package: sign of an average, its defaults with ``betas``."""
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99)):
+        super().__init__(params, {"lr": lr, "betas": betas})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad.sign(), alpha=-group["lr"])
+
+
+def test_adaptive_optimizers_are_recognised_and_the_note_names_their_floor():
+    """Known adaptive types, Adam-like optimizers of other packages (``betas``) and an
+    override; the note gives the eps at which the step follows the gradient again (its
+    square root for Adadelta), from the param groups."""
+    net = _mlp()
+    params = list(net.parameters())
+
+    def watcher(opt, **kwargs):
+        w = Watcher(net, opt, **kwargs)
+        w.remove()
+        return w
+
+    assert not watcher(torch.optim.SGD(params, lr=0.1)).adaptive
+    for opt in (torch.optim.Rprop(params), torch.optim.Adam(params), _Lion(params)):
+        assert watcher(opt).adaptive, type(opt).__name__
+    assert not watcher(torch.optim.Adam(params), adaptive=False).adaptive
+    assert watcher(torch.optim.SGD(params, lr=0.1), adaptive=True).adaptive
+
+    def note(opt):
+        w = watcher(opt)
+        return next(n for n in w.report().notes if "divides each step" in n)
+
+    assert "the optimizer's eps, 1e-06" in note(torch.optim.Adam(params, eps=1e-6))
+    assert "square root of the optimizer's eps, 1e-03" in note(torch.optim.Adadelta(params))
+    assert "eps" not in note(torch.optim.Rprop(params))
+    groups = [{"params": params[:2], "eps": 1e-8}, {"params": params[2:], "eps": 1e-6}]
+    assert "eps" not in note(torch.optim.Adam(groups))  # no single value to name

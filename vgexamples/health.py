@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from torch import nn
 
 from ._checks import check_choice, check_int, check_positive
@@ -193,14 +194,7 @@ def judge(
             + f" under {type(watcher.optimizer).__name__}."
         )
     if watcher.adaptive:
-        eps = watcher.optimizer.defaults.get("eps")
-        eps = eps[0] if isinstance(eps, (tuple, list)) else eps
-        floor = (
-            f" (until the gradient falls to the optimizer's eps, {eps:.0e}: then the step "
-            "shrinks with it)"
-            if isinstance(eps, float)
-            else ""
-        )
+        floor = _eps_floor(watcher.optimizer)
         notes.append(
             f"{type(watcher.optimizer).__name__} divides each step by a running estimate of "
             f"the gradient's size, so its update-to-weight ratio does not follow a vanishing "
@@ -433,3 +427,19 @@ def diagnose(
     if hist.diverged and rec.watcher.broken is None:
         report.flags.append(f"training: {hist.stop_reason}")
     return report
+
+
+def _eps_floor(optimizer: torch.optim.Optimizer) -> str:
+    """Where an adaptive optimizer's step starts to shrink with the gradient again: the
+    element size at which its ``eps`` takes over (Adadelta adds it under the square root),
+    as words for the report's note; empty when its groups hold no single float ``eps``."""
+    values = {g.get("eps") for g in optimizer.param_groups}
+    eps = values.pop() if len(values) == 1 else None
+    eps = eps[0] if isinstance(eps, (tuple, list)) else eps
+    if not isinstance(eps, float) or eps <= 0:
+        return ""
+    if type(optimizer).__name__ == "Adadelta":
+        where = f"the square root of the optimizer's eps, {math.sqrt(eps):.0e}"
+    else:
+        where = f"the optimizer's eps, {eps:.0e}"
+    return f" (until a weight's gradient falls to about {where}: then its step shrinks with it)"

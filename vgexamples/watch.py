@@ -50,7 +50,7 @@ from torch import nn
 
 from ._checks import check_choice
 from .activations import ACTIVATION_TYPES
-from .diagnostics import _std_mean, activation_tensors
+from .diagnostics import _std_mean, _unit_view, activation_tensors
 from .state import kept_buffers, set_aside_grads
 
 __all__ = [
@@ -90,9 +90,10 @@ WATCHED_TYPES: tuple[type[nn.Module], ...] = (
     nn.MultiheadAttention,
     *RECURRENT_TYPES,
 )
-#: Optimizers whose step is normalized by running gradient statistics: the step's size does
-#: not follow the gradient's, so a small update-to-weight ratio cannot reveal a vanishing
-#: gradient under them (the report says so).
+#: Optimizers whose step is normalized by running gradient statistics (or, for Rprop, by the
+#: gradient's sign; for Muon, by orthogonalizing it): the step's size does not follow the
+#: gradient's, so a small update-to-weight ratio cannot reveal a vanishing gradient under
+#: them (the report says so).
 ADAPTIVE_OPTIMIZERS: tuple[type[torch.optim.Optimizer], ...] = tuple(
     getattr(torch.optim, name)
     for name in (
@@ -106,6 +107,8 @@ ADAPTIVE_OPTIMIZERS: tuple[type[torch.optim.Optimizer], ...] = tuple(
         "RMSprop",
         "SparseAdam",
         "Adafactor",
+        "Rprop",
+        "Muon",
     )
     if hasattr(torch.optim, name)
 )
@@ -240,6 +243,27 @@ def _edges(lo: float, hi: float, bins: int) -> list[float]:
     return [lo + i * width for i in range(bins)] + [hi]
 
 
+def _activation_calls(calls: list[tuple[int, int, torch.Tensor]]) -> torch.Tensor:
+    """:data:`ACTIVATION_SERIES` of an activation module over all its calls in one forward
+    pass (a module reused after several layers): the values of every call together, and the
+    dead fraction over the units of every call. Each call is ``(values, units, stats)``."""
+    if len(calls) == 1:
+        return calls[0][2]
+    rows = torch.stack([t for _, _, t in calls]).double()
+    mean, std, saturated, dead = rows.unbind(1)
+    n = rows.new_tensor([c[0] for c in calls])
+    units = rows.new_tensor([c[1] for c in calls])
+    std_mean = _pooled([c[0] for c in calls], list(torch.stack([std, mean], 1)))
+    return torch.stack(
+        [
+            std_mean[1],
+            std_mean[0],
+            (n * saturated).sum() / n.sum(),
+            torch.where(units > 0, units * dead, 0).sum() / units.sum().clamp(min=1),
+        ]
+    )
+
+
 def _spaced(t: torch.Tensor) -> torch.Tensor:
     """At most :data:`HISTOGRAM_VALUES` of ``t``'s values, evenly spaced (for histograms)."""
     flat = t.reshape(-1)
@@ -312,10 +336,32 @@ def _listing(named: Mapping[str, object], limit: int = 12) -> str:
 
 
 def _batch_dim(module: nn.Module, t: torch.Tensor) -> int:
-    """The examples' axis of a layer's output: 1 for sequence-first 3-d outputs, else 0."""
+    """The examples' axis of a layer's output: 1 for sequence-first 3-d outputs, else 0 (used
+    when the model's input holds no tensor to count the examples of)."""
     if t.dim() == 3 and getattr(module, "batch_first", True) is False:
         return 1
     return 0
+
+
+def _first_tensor(args: tuple, kwargs: Mapping[str, object]) -> torch.Tensor | None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, torch.Tensor):
+            return value
+    return None
+
+
+def _pooled(counts: list[int], std_mean: list[torch.Tensor]) -> torch.Tensor:
+    """``[std, mean]`` of the values of several calls together, from each call's count and
+    ``[std, mean]`` (``correction=1``), in float64."""
+    if len(std_mean) == 1:
+        return std_mean[0]
+    n = torch.tensor(counts, dtype=torch.float64, device=std_mean[0].device)
+    std, mean = torch.stack(std_mean).double().unbind(1)
+    total = n.sum()
+    mu = (n * mean).sum() / total
+    squares = (std.square() * (n - 1).clamp(min=0) + n * mean.square()).sum()
+    var = (squares - total * mu.square()) / (total - 1).clamp(min=1)
+    return torch.stack([var.clamp(min=0).sqrt(), mu])
 
 
 @dataclass
@@ -327,9 +373,12 @@ class _Pending:
     order: list[str] = field(default_factory=list)
     out_sq: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     out_n: dict[str, int] = field(default_factory=dict)
-    out_stats: dict[str, torch.Tensor] = field(default_factory=dict)
+    batch: int | None = None  # examples in the forward pass now running (the model's input)
+    forwards: int = 0  # forward passes begun
+    counted: set[tuple[str, int]] = field(default_factory=set)  # (output, pass) counted
+    out_stats: dict[str, list[tuple[int, torch.Tensor]]] = field(default_factory=dict)
     out_hist: dict[str, torch.Tensor] = field(default_factory=dict)
-    acts: dict[str, torch.Tensor] = field(default_factory=dict)
+    acts: dict[str, list[tuple[int, int, torch.Tensor]]] = field(default_factory=dict)
     act_hist: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     param_norm: dict[int, torch.Tensor] = field(default_factory=dict)
     recurrent: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -388,6 +437,15 @@ class Watcher:
     histograms
         Keep per-sample histograms of activations and of log10 gradient magnitudes (for
         :meth:`report` panels and TensorBoard).
+    batch_dim
+        The axis of the model's input (its first tensor argument) that indexes the examples;
+        ``None`` (default): 1 if every submodule that has a ``batch_first`` attribute
+        (attention, recurrent and transformer layers) has it ``False``, else 0.
+    adaptive
+        Whether the optimizer normalizes its steps by running gradient statistics, so that
+        its update-to-weight ratio cannot reveal a vanishing gradient (the report then says
+        so); ``None`` (default): an optimizer of a type in :data:`ADAPTIVE_OPTIMIZERS`, or one
+        whose defaults hold ``betas`` (Adam-like optimizers of other packages).
 
     Attributes
     ----------
@@ -407,9 +465,16 @@ class Watcher:
 
     Notes
     -----
-    * "Per example": a layer's output gradient is divided by the length of the output's
-      first axis, the second for a module with ``batch_first=False``; a layer that is fed a
-      sequence-first tensor without saying so is read per time step and example.
+    * "Per example": a layer's output gradient norm is that of the whole batch divided by
+      the square root of the number of examples in the forward pass (the length of the
+      model input's ``batch_dim`` axis), the same for every layer whatever its layout; if
+      the model's input holds no tensor, the length of the layer output's first axis (the
+      second for a module with ``batch_first=False``).
+    * A module called several times in one forward pass (one activation module reused after
+      every layer, a shared layer) is read over all its calls together: its gradient over
+      every call's output, its output and activation statistics over every call's values
+      (dead fractions over every call's units); its histograms and a recurrent layer's
+      gradient through time are those of its first call.
     * With gradient accumulation, gradients cover every backward pass of the step; the
       output and activation statistics are those of the step's first forward pass.
     * The watcher never sees the loss: a non-finite loss is caught through its gradient at
@@ -448,6 +513,8 @@ class Watcher:
         check_finite: bool | str = True,
         tensorboard: object = None,
         histograms: bool = True,
+        batch_dim: int | None = None,
+        adaptive: bool | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -487,6 +554,21 @@ class Watcher:
         if check_finite not in (True, False, "all"):
             raise ValueError(f"check_finite must be True, False or 'all'; got {check_finite!r}")
         self.check_finite, self.histograms = check_finite, bool(histograms)
+        if batch_dim is not None and (
+            isinstance(batch_dim, bool) or not isinstance(batch_dim, int) or batch_dim < 0
+        ):
+            raise ValueError(f"batch_dim must be None or an integer >= 0; got {batch_dim!r}")
+        if adaptive is not None and not isinstance(adaptive, bool):
+            raise TypeError(f"adaptive must be None, True or False; got {adaptive!r}")
+        if batch_dim is None:
+            layouts = [
+                m.batch_first
+                for m in model.modules()
+                if isinstance(getattr(m, "batch_first", None), bool)
+            ]
+            batch_dim = 1 if layouts and not any(layouts) else 0
+        #: The axis of the model's input that counts the examples.
+        self.batch_dim: int = batch_dim
         self.layers = _select(model, layers, WATCHED_TYPES, "layers")
         self.activations = _select(model, activations, ACTIVATION_TYPES, "activations")
         if not self.layers and not self.activations:
@@ -519,7 +601,9 @@ class Watcher:
                         index[id(p)] = len(self._tracked)
                         self._tracked.append(p)
                 self._tracked_of[name] = [index[id(p)] for p in ws]
-        self.adaptive = isinstance(optimizer, ADAPTIVE_OPTIMIZERS)
+        if adaptive is None:
+            adaptive = isinstance(optimizer, ADAPTIVE_OPTIMIZERS) or "betas" in optimizer.defaults
+        self.adaptive = adaptive
 
         self.steps: list[int] = []
         self.series: dict[str, dict[str, list[float]]] = {
@@ -621,6 +705,9 @@ class Watcher:
         self._pending = _Pending(scale=self._current_scale())
         if self._sampling:
             return
+        self._sampling.append(
+            self.model.register_forward_pre_hook(self._count_examples, with_kwargs=True)
+        )
         for name, module in self.layers.items():
             self._sampling.append(module.register_forward_hook(self._layer_hook(name)))
         for name, module in self.activations.items():
@@ -650,6 +737,19 @@ class Watcher:
         elif not pending.backwards:
             pending.scale = scale
 
+    def _count_examples(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        """Note how many examples the forward pass that starts holds: the length of the
+        model input's batch axis (:attr:`batch_dim`)."""
+        pending = self._pending
+        if pending is None or self._replaying:
+            return
+        pending.forwards += 1
+        x = _first_tensor(args, kwargs)
+        if x is None or x.dim() == 0:
+            pending.batch = None
+        else:
+            pending.batch = x.shape[self.batch_dim if x.dim() > self.batch_dim else 0]
+
     def _layer_hook(self, name: str) -> Callable:
         target = self._output_of[name]
 
@@ -668,16 +768,21 @@ class Watcher:
                 out = ts[0] if ts else None
             if out is None or not out.is_floating_point():
                 return
-            if target not in pending.out_stats:
-                pending.out_stats[target] = torch.stack(_std_mean(out.detach().float()))
+            y = out.detach().float()
+            pending.out_stats.setdefault(target, []).append((y.numel(), torch.stack(_std_mean(y))))
             if out.requires_grad:
-                dim = _batch_dim(module, out)
-                n = out.shape[dim] if out.dim() else 1
+                n = pending.batch
+                if n is None:
+                    n = out.shape[_batch_dim(module, out)] if out.dim() else 1
+                this_pass = (target, pending.forwards)
 
                 def keep(grad: torch.Tensor) -> None:
-                    g = grad.detach().float()
-                    pending.out_sq.setdefault(target, []).append(torch.linalg.vector_norm(g))
-                    pending.out_n[target] = pending.out_n.get(target, 0) + n
+                    g = grad.detach()
+                    norm = torch.linalg.vector_norm(g, dtype=torch.float64)
+                    pending.out_sq.setdefault(target, []).append(norm)
+                    if this_pass not in pending.counted:  # a pass's examples count once
+                        pending.counted.add(this_pass)
+                        pending.out_n[target] = pending.out_n.get(target, 0) + n
                     if self.histograms and target not in pending.out_hist:
                         pending.out_hist[target] = _spaced(g).clone()  # binned in _gather
 
@@ -701,11 +806,15 @@ class Watcher:
             if pending is None:
                 return
             ts = _tensors(output)
-            if not ts or name in pending.acts:
+            if not ts:
                 return
             y = ts[0].detach().float()
-            pending.acts[name] = activation_tensors(module, y)
-            if self.histograms and y.numel():
+            first = name not in pending.acts
+            units = _unit_view(y).shape[1] if y.dim() else 1
+            pending.acts.setdefault(name, []).append(
+                (y.numel(), units, activation_tensors(module, y))
+            )
+            if first and self.histograms and y.numel():
                 # the range and the binning wait for _gather (one copy to the host for all)
                 pending.act_hist[name] = (torch.stack(torch.aminmax(y)), _spaced(y).clone())
 
@@ -717,7 +826,7 @@ class Watcher:
             return
         pending.backwards += 1
         # the accumulated gradient so far: the last value before the step is the step's
-        pending.param_norm[id(p)] = torch.linalg.vector_norm(_values(p.grad).float())
+        pending.param_norm[id(p)] = torch.linalg.vector_norm(_values(p.grad), dtype=torch.float64)
 
     def _keep_recurrent(self, name, module, inputs, output, pending) -> None:
         x = inputs[0] if inputs else None
@@ -806,17 +915,17 @@ class Watcher:
 
         def put(key: tuple[str, object], t: torch.Tensor) -> None:
             start = where[next(reversed(where))].stop if where else 0
-            parts.append(t.detach().float().flatten())
+            parts.append(t.detach().double().flatten())
             where[key] = slice(start, start + parts[-1].numel())
 
         for pid, t in pending.param_norm.items():
             put(("p", pid), t)
         for name, norms in pending.out_sq.items():
             put(("o", name), torch.stack(norms).pow(2).sum())
-        for name, t in pending.out_stats.items():
-            put(("s", name), t)
-        for name, t in pending.acts.items():
-            put(("a", name), t)
+        for name, calls in pending.out_stats.items():
+            put(("s", name), _pooled([n for n, _ in calls], [t for _, t in calls]))
+        for name, calls in pending.acts.items():
+            put(("a", name), _activation_calls(calls))
         grad_names, act_names = list(pending.out_hist), list(pending.act_hist)
         if grad_names:  # log10 of a zero is -inf, outside the range: left out
             grads = [pending.out_hist[n] for n in grad_names]
@@ -1053,8 +1162,8 @@ class Watcher:
                 elif "p" not in flags:
                     detail = (
                         "has non-finite parameters: an earlier update made them so, from a "
-                        "gradient that turned non-finite inside a backward pass "
-                        "(check_finite='all' names that pass's module)"
+                        "gradient that was not checked at its step, or a finite one that "
+                        "overflowed them (check_finite='all' checks every step's gradients)"
                     )
                 else:
                     detail = "turned finite inputs into non-finite outputs"
