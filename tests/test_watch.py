@@ -126,6 +126,7 @@ def test_recorded_quantities_match_hand_computation():
                         n: float((net[int(n)].weight.detach() - b).norm() / b.norm())
                         for n, b in before.items()
                     },
+                    "size": {n: float(b.norm()) for n, b in before.items()},
                     "outs": {n: v[0] for n, v in outs.items()},
                     "out_grad": {n: _rms_per_example(g) for n, g in grads.items() if n in "024"},
                     "analytic": float(analytic.norm(dim=1).pow(2).mean().sqrt()),
@@ -144,6 +145,7 @@ def test_recorded_quantities_match_hand_computation():
             assert s["bias_grad_norm"][n][i] == pytest.approx(bg, rel=1e-6)
             assert s["output_grad_norm"][n][i] == pytest.approx(e["out_grad"][n], rel=1e-5)
             assert s["update_ratio"][n][i] == pytest.approx(e["ratio"][n], rel=1e-5)
+            assert s["weight_norm"][n][i] == pytest.approx(e["size"][n], rel=1e-6)
             out = e["outs"][n].double().numpy()
             assert s["output_mean"][n][i] == pytest.approx(out.mean(), rel=1e-5, abs=1e-7)
             assert s["output_std"][n][i] == pytest.approx(out.std(ddof=1), rel=1e-5)

@@ -122,6 +122,7 @@ LAYER_SERIES = (
     "bias_grad_norm",
     "output_grad_norm",
     "update_ratio",
+    "weight_norm",
     "output_mean",
     "output_std",
 )
@@ -873,6 +874,7 @@ class Watcher:
                     step_size = math.sqrt(sum(numbers[i] ** 2 for i in idx))
                     ratio = step_size / size if size > 0 else math.nan
                     pending.values[name]["update_ratio"] = ratio
+                    pending.values[name]["weight_norm"] = size
             self._append(self._step, pending)
         if self.due(self._step + 1) and self.broken is None:
             self._start_sample()
@@ -961,6 +963,7 @@ class Watcher:
                 if sq is not None and n
                 else math.nan,
                 "update_ratio": math.nan,
+                "weight_norm": math.nan,
                 "output_mean": mean,
                 "output_std": std,
             }

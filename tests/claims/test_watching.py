@@ -12,8 +12,11 @@ import itertools
 import math
 
 import pytest
+import torch
+from torch import nn
 
-from vgexamples.experiments.watching import CASES, first_row, run
+from vgexamples.experiments import watching
+from vgexamples.experiments.watching import CASES, first_row, rows_of, run
 from vgexamples.health import THRESHOLDS
 from vgexamples.sequences import ADDING_BASELINE_MSE
 
@@ -25,12 +28,20 @@ def watched(name: str, seed: int):
     return run(name, seed=seed)
 
 
-def rows(w, kind: str):
-    return [r for r in w.report.rows if r["kind"] == kind]
+rows = rows_of
 
 
 def flagged(w, flag: str) -> list[str]:
     return [r["layer"] for r in w.report.rows if flag in r["flags"]]
+
+
+def flag_kinds(w) -> set[str]:
+    """Every kind of layer flag the report raises (the table's flags column)."""
+    return {f for r in w.report.rows for f in r["flags"].split(", ") if f}
+
+
+def layers(w, kind: str) -> list[str]:
+    return [r["layer"] for r in rows(w, kind)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -77,6 +88,24 @@ def test_vanishing_sigmoid_net_is_flagged_without_saturation(seed):
     assert ((ratio > 0.1) & (ratio < 10)).all()
     # not from saturation: no sigmoid layer is saturated
     assert max(r["saturated"] for r in rows(w, "Sigmoid")) < THRESHOLDS["saturated"]
+    # each layer passes back less than the quarter a sigmoid allows, and the factor splits
+    # into the sigmoid's mean derivative (near its ceiling) and the default weights' gain
+    factors = watching.layer_factors(w)
+    derivatives = watching.sigmoid_derivatives(w)
+    assert len(factors) == len(derivatives) == 12
+    assert max(factors) < 0.25
+    assert all(0.2 < d <= 0.25 for d in derivatives)
+    gain = math.sqrt(1 / 3)
+    assert all(0.85 * gain < f / d < 1.15 * gain for f, d in zip(factors, derivatives, strict=True))
+    # every flag of the table: vanishing and small updates from the input side, and the
+    # output layer's update too large
+    lin = layers(w, "Linear")
+    assert flag_kinds(w) == {"vanishing gradient", "update too small", "update too large"}
+    vanishing, small = flagged(w, "vanishing gradient"), flagged(w, "update too small")
+    assert vanishing == lin[: len(vanishing)] and small == lin[: len(small)]
+    assert len(small) >= len(vanishing)
+    assert flagged(w, "update too large") == [lin[-1]]
+    assert linear[-1]["update ratio"] > THRESHOLDS["update_high"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -92,10 +121,19 @@ def test_under_adamw_the_update_flags_follow_eps_not_the_gradient(seed):
     names = [r["layer"] for r in rows(adamw, "Linear")]
     assert small and small == names[: len(small)]
     assert len(small) < len(flagged(sgd, "update too small"))
-    # ... whose whole weight gradient is below the optimizer's eps, so that the step is
-    # about lr * g / eps: far below 1e-4 of the weights
-    assert first_row(adamw)["weight grad"] < 1e-8
+    assert len(small) < len(names) / 2  # "most layers' update flags" are cleared
+    assert flag_kinds(adamw) == {"vanishing gradient", "update too small"}
+    # ... whose gradient per weight is below the optimizer's eps, so that the step is about
+    # lr * g / eps: every layer's update ratio is that of the layers far above eps scaled by
+    # rms / (rms + eps), within a factor of 3, here and in the control
+    eps_value = adamw.watcher.optimizer.defaults["eps"]
+    fit = {r["layer"]: r for r in watching.eps_model(adamw)}
+    assert all(fit[n]["rms"] < eps_value for n in small)
+    assert fit[names[0]]["rms"] < 1e-3 * eps_value
     assert first_row(adamw)["update ratio"] < 1e-5
+    for model in (fit.values(), watching.eps_model(eps)):
+        for r in model:
+            assert 1 / 3 < r["ratio"] / r["predicted"] < 3, r
     # the note says why the update flags cannot read a vanishing gradient
     assert any("eps" in n and "AdamW" in n for n in adamw.report.notes)
     assert not any("AdamW" in n for n in sgd.report.notes)
@@ -114,7 +152,13 @@ def test_exploding_net_is_flagged_and_breaks_in_the_forward_pass(seed):
     first = first_row(w)
     assert "exploding gradient" in first["flags"]
     assert first["grad / last"] > 3e3
-    assert first["update ratio"] > 1  # the first updates are larger than the weights
+    # every layer's update is larger than its weights, and flagged
+    lin = layers(w, "Linear")
+    assert min(r["update ratio"] for r in rows(w, "Linear")) > 1
+    assert flagged(w, "update too large") == lin
+    exploding = flagged(w, "exploding gradient")
+    assert exploding == lin[: len(exploding)]
+    assert flag_kinds(w) <= {"exploding gradient", "update too large", "dead units"}
     broken = w.watcher.broken
     assert broken is not None and broken.phase == "forward"
     assert broken.step <= 5 and broken.kind == "Linear"
@@ -133,9 +177,27 @@ def test_clipping_keeps_the_exploding_run_finite_but_not_trained(seed):
     first = first_row(w)
     assert first["grad / last"] > THRESHOLDS["exploding"]
     assert "exploding gradient" in first["flags"]
-    # and the clipped steps are tiny against the weights
-    assert "update too small" in first["flags"]
+    exploding = flagged(w, "exploding gradient")
+    lin = layers(w, "Linear")
+    assert exploding == lin[: len(exploding)]
+    # clipping leaves the back-propagated signal as it was: at step 1, before the runs part,
+    # the same per-layer gradient as the unclipped run's
+    plain = watched("exploding", seed)
+    for n in lin:
+        a = w.watcher.series["output_grad_norm"][n][0]
+        assert a == pytest.approx(plain.watcher.series["output_grad_norm"][n][0], rel=1e-6)
+    # it bounds the step: all the weights together move by at most lr * clip, and by nearly
+    # that (the gradient is far above the threshold)
+    bound = w.watcher.optimizer.defaults["lr"] * w.case.clip
+    assert all(0.9 * bound < step <= bound * (1 + 1e-5) for step in watching.weight_steps(w))
+    assert min(watching.weight_norms(w)[:-1]) > 10  # against weights of norm above 10
+    # so every hidden layer's update is flagged as too small
+    assert flagged(w, "update too small") == lin[:-1]
     assert first["update ratio"] < THRESHOLDS["update_low"]
+    # the only other flag: dead units, in the ReLU layers nearest the output
+    assert flag_kinds(w) <= {"exploding gradient", "update too small", "dead units"}
+    relus = layers(w, "ReLU")
+    assert set(flagged(w, "dead units")) <= set(relus[-len(relus) // 3 :])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -145,8 +207,20 @@ def test_negative_biases_kill_units_and_the_gradient_below_them(seed):
     assert len(relus) == 6
     assert relus[-1]["dead"] == 1.0  # blocks every gradient below it
     assert len(flagged(w, "dead units")) >= 4
-    hidden = rows(w, "Linear")[:-1]
-    assert all(r["weight grad"] == 0 for r in hidden)
+    # the dead units are the layers nearest the output
+    dead = flagged(w, "dead units")
+    assert dead == layers(w, "ReLU")[-len(dead) :]
+    # no gradient below them: every hidden layer's weight gradient is exactly zero at every
+    # sample, flagged as vanishing; the output layer's weights get none either (their input
+    # is all zeros), only its bias, and its update is flagged as too small
+    lin = layers(w, "Linear")
+    series = w.watcher.series
+    for n in lin:
+        assert all(v == 0 for v in series["weight_grad_norm"][n]), n
+    assert all(v > 0 for v in series["bias_grad_norm"][lin[-1]])
+    assert flagged(w, "vanishing gradient") == lin[:-1]
+    assert flagged(w, "update too small") == lin
+    assert flag_kinds(w) == {"vanishing gradient", "update too small", "dead units"}
     assert w.final_loss > 0.9 * w.losses[0]  # the loss barely moves
 
 
@@ -179,15 +253,23 @@ def test_transformer_encoder_is_watched_without_flags(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_gradient_through_time_vanishes_unless_the_forget_gate_starts_open(seed):
-    rnn, lstm, opened = (watched(n, seed) for n in ("rnn", "lstm", "lstm_forget"))
-    for w in (rnn, lstm):
+    cases = ("rnn", "lstm", "lstm_forget1", "lstm_forget")
+    rnn, lstm, bias1, opened = (watched(n, seed) for n in cases)
+    for w in (rnn, lstm, bias1):
         row = first_row(w)
         assert row["h1 / hT"] < THRESHOLDS["vanishing"]
-        assert row["flags"] == "gradient vanishes through time"
+        assert w.report.flags == ["rnn: gradient vanishes through time"]
     row = first_row(opened)
-    # the control changes only the forget gate's bias, and the flag goes
+    # the controls change only the forget gate's bias: the more open the gate, the more
+    # gradient reaches the first step; at 3 the flag goes
     assert row["h1 / hT"] > THRESHOLDS["vanishing"] and opened.report.flags == []
-    assert row["h1 / hT"] > 1e4 * first_row(lstm)["h1 / hT"]
+    assert row["h1 / hT"] > 1e2 * first_row(bias1)["h1 / hT"]
+    assert first_row(bias1)["h1 / hT"] > 1e2 * first_row(lstm)["h1 / hT"]
+    # the gate's mean value before training is the sigmoid of its bias (near 0 by default)
+    batch = next(iter(watching.loader("adding", seed=seed)))[0]
+    for name, bias in (("lstm", 0.0), ("lstm_forget1", 1.0), ("lstm_forget", 3.0)):
+        gate = watching.forget_gate_mean(watching.fresh_model(name, seed=seed).rnn, batch)
+        assert gate == pytest.approx(1 / (1 + math.exp(-bias)), abs=0.03), name
 
     # the figure: the first sample's profile, last step to first
     def first_ratio(w):
@@ -195,10 +277,11 @@ def test_gradient_through_time_vanishes_unless_the_forget_gate_starts_open(seed)
         return p[0] / p[-1]
 
     assert first_ratio(rnn) < 1e-8 and first_ratio(lstm) < 1e-8 and first_ratio(opened) > 1e-2
+    assert 1e2 * first_ratio(lstm) < first_ratio(bias1) < 1e-2 * first_ratio(opened)
     # the profile is recorded at every sample, over all 50 steps
     assert all(len(p) == 50 for p in opened.watcher.through_time["rnn"])
     # none learns the task in this budget: about the mean predictor's error
-    for w in (rnn, lstm, opened):
+    for w in (rnn, lstm, bias1, opened):
         assert 0.9 * ADDING_BASELINE_MSE < w.final_loss < 1.1 * ADDING_BASELINE_MSE
 
 
@@ -215,6 +298,7 @@ def test_every_case_on_the_page_is_tested():
         "transformer",
         "rnn",
         "lstm",
+        "lstm_forget1",
         "lstm_forget",
     }
     assert set(CASES) == tested
@@ -225,3 +309,20 @@ def test_run_rejects_unknown_case_and_bad_epochs():
         run("sick")
     with pytest.raises(ValueError, match="epochs"):
         run("healthy", epochs=0)
+
+
+def test_forget_gate_mean_by_hand_and_bad_input():
+    """With the forget rows' weights at zero, the gate is the sigmoid of its bias exactly."""
+    torch.manual_seed(5)
+    lstm = nn.LSTM(2, 4, batch_first=True)
+    with torch.no_grad():
+        lstm.weight_ih_l0[4:8].zero_()
+        lstm.weight_hh_l0[4:8].zero_()
+        lstm.bias_ih_l0[4:8].fill_(0.5)
+        lstm.bias_hh_l0[4:8].fill_(0.25)
+    x = torch.randn(3, 6, 2)
+    assert watching.forget_gate_mean(lstm, x) == pytest.approx(1 / (1 + math.exp(-0.75)))
+    with pytest.raises(ValueError, match="lstm"):
+        watching.forget_gate_mean(nn.LSTM(2, 4), x)  # not batch-first
+    with pytest.raises(ValueError, match="x"):
+        watching.forget_gate_mean(lstm, torch.randn(3, 6))

@@ -9,6 +9,9 @@ watcher's report. Shown by ``docs/diagnose.md``, asserted by ``tests/claims/test
 
 from __future__ import annotations
 
+import itertools
+import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,21 +29,33 @@ from ..watch import Watcher
 __all__ = [
     "ADDING_LENGTH",
     "CASES",
+    "DEAD_BIAS",
     "EPOCHS",
     "Case",
     "RowTransformer",
     "SequenceRegressor",
     "Standardize",
     "Watched",
+    "eps_model",
     "first_row",
     "fit",
+    "forget_gate_mean",
+    "fresh_model",
+    "hidden_layers",
+    "layer_factors",
     "loader",
     "mlp",
+    "rows_of",
     "run",
+    "sigmoid_derivatives",
+    "weight_norms",
+    "weight_steps",
 ]
 
-#: Epochs of every case (the digits: 21 steps of 64 images each).
+#: Epochs of every case (the 1347 training digits: 22 steps of up to 64 images each).
 EPOCHS = 5
+#: The hidden biases of the "dead" case at the start.
+DEAD_BIAS = -1.0
 #: Sequence length of the adding problem the recurrent cases learn.
 ADDING_LENGTH = 50
 
@@ -240,7 +255,7 @@ CASES: dict[str, Case] = {
     ),
     "dead": Case(
         "6 ReLU layers whose biases start at -1, SGD with momentum",
-        lambda: mlp(6, bias=-1.0),
+        lambda: mlp(6, bias=DEAD_BIAS),
         _sgd(0.05),
     ),
     "nan": Case(
@@ -258,6 +273,12 @@ CASES: dict[str, Case] = {
     "lstm": Case(
         f"PyTorch's nn.LSTM on the adding problem ({ADDING_LENGTH} steps), AdamW",
         lambda: SequenceRegressor("lstm"),
+        _adamw(1e-3),
+        data="adding",
+    ),
+    "lstm_forget1": Case(
+        "the same nn.LSTM, its forget gate's bias started at 1 (Jozefowicz et al.)",
+        lambda: SequenceRegressor("lstm", forget_bias=1.0),
         _adamw(1e-3),
         data="adding",
     ),
@@ -300,11 +321,9 @@ class Watched:
 def run(name: str, *, seed: int = 0, epochs: int = EPOCHS) -> Watched:
     """Train case ``name`` of :data:`CASES` with :func:`fit` for ``epochs``, watched with
     the default sampling; a NaN is recorded (``on_nonfinite="record"``), not raised."""
-    check_choice("name", name, tuple(CASES))
     check_int("epochs", epochs)
+    model = fresh_model(name, seed=seed)
     case = CASES[name]
-    torch.manual_seed(seed)
-    model = case.model()
     data = loader(case.data, seed=seed)
     optimizer = case.optimizer(model.parameters())
     total = epochs * len(data)
@@ -323,9 +342,133 @@ def run(name: str, *, seed: int = 0, epochs: int = EPOCHS) -> Watched:
     return Watched(name, case, watcher.report(), losses, len(data))
 
 
+def fresh_model(name: str, *, seed: int = 0) -> nn.Module:
+    """Case ``name``'s model as :func:`run` starts training it: built after seeding with
+    ``seed``."""
+    check_choice("name", name, tuple(CASES))
+    torch.manual_seed(seed)
+    return CASES[name].model()
+
+
 def first_row(watched: Watched) -> dict[str, object]:
     """The report's row of the first layer the model called (nearest the input)."""
     rows = watched.report.rows
     if not rows:
         raise ValueError(f"{watched.name}: the report has no rows (nothing was sampled)")
     return rows[0]
+
+
+def hidden_layers(name: str) -> int:
+    """How many hidden linear layers case ``name``'s model has (its linear layers but the
+    output layer)."""
+    model = fresh_model(name)
+    return sum(isinstance(m, nn.Linear) for m in model.modules()) - 1
+
+
+def forget_gate_mean(lstm: nn.LSTM, x: torch.Tensor) -> float:
+    """Mean over the examples, units and time steps of a one-layer, batch-first ``nn.LSTM``'s
+    forget gate on the sequences ``x``, from a zero initial state: the fraction of its cell
+    state the layer keeps per step.
+
+    The layer runs one step at a time; each step's gate is computed from its weights (the
+    forget gate's rows are the second quarter, PyTorch's order being input, forget, cell,
+    output) and the hidden state the layer itself returned.
+    """
+    if not isinstance(lstm, nn.LSTM) or lstm.num_layers != 1 or not lstm.batch_first:
+        raise ValueError("lstm: a one-layer nn.LSTM with batch_first=True is needed")
+    if x.dim() != 3 or x.shape[-1] != lstm.input_size:
+        raise ValueError(
+            f"x: a batch of sequences (examples, steps, {lstm.input_size}) is needed; "
+            f"got shape {tuple(x.shape)}"
+        )
+    rows = slice(lstm.hidden_size, 2 * lstm.hidden_size)
+    w_i, w_h = lstm.weight_ih_l0[rows], lstm.weight_hh_l0[rows]
+    bias = lstm.bias_ih_l0[rows] + lstm.bias_hh_l0[rows] if lstm.bias else 0.0
+    state = None
+    gates = []
+    with torch.no_grad():
+        h = x.new_zeros(x.shape[0], lstm.hidden_size)
+        for t in range(x.shape[1]):
+            gates.append(torch.sigmoid(x[:, t] @ w_i.T + h @ w_h.T + bias).mean())
+            _, state = lstm(x[:, t : t + 1], state)
+            h = state[0][0]
+    return float(torch.stack(gates).mean())
+
+
+def eps_model(watched: Watched) -> list[dict[str, float | str]]:
+    """Per linear layer of an Adam-trained case: how its update follows ``eps``.
+
+    Adam's step for a weight is about ``lr * g / (|g| + eps)`` for a steady gradient ``g``:
+    the size of ``lr`` where ``|g|`` is far above ``eps``, shrinking with ``g`` where it is far
+    below. Each row holds the layer's gradient per weight (``rms``: the median weight-gradient
+    norm over the square root of the number of weights), its median update ratio, and the
+    ratio this predicts, ``reference * rms / (rms + eps)``, where ``reference`` is the median
+    update ratio of the layers whose ``rms`` is above 100 ``eps``.
+    """
+    opt = watched.watcher.optimizer
+    eps = {g["eps"] for g in opt.param_groups if "eps" in g}
+    if len(eps) != 1:
+        raise ValueError(f"{watched.name}: the optimizer has no single eps (got {sorted(eps)})")
+    eps = eps.pop()
+    modules = dict(watched.watcher.model.named_modules())
+    rows = []
+    for r in watched.report.rows:
+        if r["kind"] != "Linear":
+            continue
+        n = modules[r["layer"]].weight.numel()
+        rms = r["weight grad"] / math.sqrt(n)
+        rows.append({"layer": r["layer"], "weights": n, "rms": rms, "ratio": r["update ratio"]})
+    far = sorted(row["ratio"] for row in rows if row["rms"] > 100 * eps)
+    if not far:
+        raise ValueError(f"{watched.name}: no layer's gradient is far above eps ({eps:g})")
+    reference = far[len(far) // 2]
+    for row in rows:
+        row["predicted"] = reference * row["rms"] / (row["rms"] + eps)
+        row["eps_multiple"] = row["rms"] / eps
+    return rows
+
+
+def rows_of(watched: Watched, kind: str) -> list[dict[str, object]]:
+    """The report's rows of modules of type ``kind`` (``"Linear"``, ``"ReLU"``, ...), in the
+    order the model calls them."""
+    return [r for r in watched.report.rows if r["kind"] == kind]
+
+
+def layer_factors(watched: Watched) -> list[float]:
+    """For each pair of consecutive linear layers, input side first: the fraction of the
+    back-propagated gradient reaching the upper layer's output that reaches the lower one's
+    (the ratio of their median "grad / last")."""
+    rel = [r["grad / last"] for r in rows_of(watched, "Linear")]
+    return [lower / upper for lower, upper in itertools.pairwise(rel)]
+
+
+def sigmoid_derivatives(watched: Watched) -> list[float]:
+    """For each sigmoid module, in call order: the mean of its derivative over its outputs,
+    ``E[y (1 - y)] = m - m**2 - s**2`` from the recorded mean ``m`` and spread ``s`` of its
+    outputs ``y`` (medians over the samples; at most 1/4)."""
+    series = watched.watcher.series
+    out = []
+    for r in rows_of(watched, "Sigmoid"):
+        m = statistics.median(series["activation_mean"][r["layer"]])
+        s = statistics.median(series["activation_std"][r["layer"]])
+        out.append(m - m * m - s * s)
+    return out
+
+
+def weight_norms(watched: Watched) -> list[float]:
+    """Per linear layer, in call order: the median over the samples of its weights' norm."""
+    series = watched.watcher.series["weight_norm"]
+    return [statistics.median(series[r["layer"]]) for r in rows_of(watched, "Linear")]
+
+
+def weight_steps(watched: Watched) -> list[float]:
+    """Per sampled step: the norm of the step of all the linear layers' weights together,
+    from each layer's update ratio times its weights' norm."""
+    series = watched.watcher.series
+    names = [r["layer"] for r in rows_of(watched, "Linear")]
+    return [
+        math.sqrt(
+            sum((series["update_ratio"][n][k] * series["weight_norm"][n][k]) ** 2 for n in names)
+        )
+        for k in range(len(watched.watcher.steps))
+    ]
