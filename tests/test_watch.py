@@ -508,7 +508,8 @@ def test_grad_scaler_skipped_step_is_not_recorded():
 
 def test_gradient_accumulation_combines_both_passes():
     """Two half-batches (each loss / 2) per step record what one full batch records; the
-    output gradient is the per-example RMS over both passes."""
+    output gradient is the per-example RMS over both passes, the output and activation
+    statistics are over both passes' values."""
     torch.manual_seed(6)
     base = _mlp()
     x, y = _batch()
@@ -533,9 +534,16 @@ def test_gradient_accumulation_combines_both_passes():
     (full, full_hand), (acc, acc_hand) = results
     assert full.steps == acc.steps == [1, 2]
     assert acc.grad_norm == pytest.approx(full.grad_norm, rel=1e-5)
-    for q in ("weight_grad_norm", "bias_grad_norm", "output_grad_norm", "update_ratio"):
+    layer_q = ("weight_grad_norm", "bias_grad_norm", "output_grad_norm", "update_ratio")
+    # the output and activation statistics are over both passes' values: the full batch's
+    layer_q += ("weight_norm", "output_mean", "output_std")
+    for q in layer_q:
         for n in ("0", "2", "4"):
             assert acc.series[q][n] == pytest.approx(full.series[q][n], rel=1e-5), (q, n)
+    for q in ("activation_mean", "activation_std"):
+        for n in ("1", "3"):
+            assert acc.series[q][n] == pytest.approx(full.series[q][n], rel=1e-5), (q, n)
+    assert acc.series["saturated"]["1"] == pytest.approx(full.series["saturated"]["1"])
     for i in range(2):
         for n in ("0", "2", "4"):
             assert acc.series["output_grad_norm"][n][i] == pytest.approx(acc_hand[i][n], rel=1e-5)

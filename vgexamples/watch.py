@@ -476,8 +476,9 @@ class Watcher:
       every call's output, its output and activation statistics over every call's values
       (dead fractions over every call's units); its histograms and a recurrent layer's
       gradient through time are those of its first call.
-    * With gradient accumulation, gradients cover every backward pass of the step; the
-      output and activation statistics are those of the step's first forward pass.
+    * With gradient accumulation, gradients cover every backward pass of the step, and the
+      output and activation statistics every forward pass's values (as for one full batch;
+      a dead fraction is then the mean of the passes', each judged on its own examples).
     * The watcher never sees the loss: a non-finite loss is caught through its gradient at
       the model's output (a NaN loss whose gradient is finite goes unnoticed).
     * The gradient through time re-runs a recurrent layer step by step; with dropout between
