@@ -67,6 +67,13 @@ def _unit_view(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(-1, t.shape[-1])
 
 
+def _unit_count(t: torch.Tensor) -> int:
+    """How many units a layer's output ``t`` holds (the columns of :func:`_unit_view`)."""
+    if t.dim() <= 1:
+        return 1
+    return t.shape[1] if _is_conv_layout(t) else t.shape[-1]
+
+
 def _is_conv_layout(t: torch.Tensor) -> bool:
     # (N, C, H, W) and (N, C, D, H, W): units are channels; (N, T, C) sequences: last axis.
     return t.dim() >= 4

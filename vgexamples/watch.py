@@ -50,7 +50,7 @@ from torch import nn
 
 from ._checks import check_choice
 from .activations import ACTIVATION_TYPES
-from .diagnostics import _std_mean, _unit_view, activation_tensors
+from .diagnostics import _std_mean, _unit_count, activation_tensors
 from .state import kept_buffers, set_aside_grads
 
 __all__ = [
@@ -812,7 +812,7 @@ class Watcher:
                 return
             y = ts[0].detach().float()
             first = name not in pending.acts
-            units = _unit_view(y).shape[1] if y.dim() else 1
+            units = _unit_count(y)
             pending.acts.setdefault(name, []).append(
                 (y.numel(), units, activation_tensors(module, y))
             )
@@ -918,7 +918,7 @@ class Watcher:
 
         def put(key: tuple[str, object], t: torch.Tensor) -> None:
             start = where[next(reversed(where))].stop if where else 0
-            parts.append(t.detach().double().flatten())
+            parts.append(t.detach().flatten())  # cat promotes them to the widest dtype
             where[key] = slice(start, start + parts[-1].numel())
 
         for pid, t in pending.param_norm.items():
