@@ -96,7 +96,13 @@ def test_vanishing_sigmoid_net_is_flagged_without_saturation(seed):
     assert max(factors) < 0.25
     assert all(0.2 < d <= 0.25 for d in derivatives)
     gain = math.sqrt(1 / 3)
-    assert all(0.85 * gain < f / d < 1.15 * gain for f, d in zip(factors, derivatives, strict=True))
+    rest = [f / d for f, d in zip(factors, derivatives, strict=True)]
+    assert all(0.85 * gain < g < 1.15 * gain for g in rest)
+    # ... which is the weights' own gain, measured from their norms
+    weight_gains = watching.weight_gains(w)
+    assert all(0.9 * gain < g < 1.1 * gain for g in weight_gains)
+    for g, own in zip(rest, weight_gains[1:], strict=True):
+        assert g == pytest.approx(own, rel=0.15)
     # every flag of the table: vanishing and small updates from the input side, and the
     # output layer's update too large
     lin = layers(w, "Linear")
@@ -106,6 +112,7 @@ def test_vanishing_sigmoid_net_is_flagged_without_saturation(seed):
     assert len(small) >= len(vanishing)
     assert flagged(w, "update too large") == [lin[-1]]
     assert linear[-1]["update ratio"] > THRESHOLDS["update_high"]
+    assert first["update ratio"] < THRESHOLDS["update_low"]  # both ends flagged at once
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -131,9 +138,16 @@ def test_under_adamw_the_update_flags_follow_eps_not_the_gradient(seed):
     assert all(fit[n]["rms"] < eps_value for n in small)
     assert fit[names[0]]["rms"] < 1e-3 * eps_value
     assert first_row(adamw)["update ratio"] < 1e-5
-    for model in (fit.values(), watching.eps_model(eps)):
+    control = watching.eps_model(eps)
+    for model in (fit.values(), control):
         for r in model:
             assert 1 / 3 < r["ratio"] / r["predicted"] < 3, r
+    # in the control every layer's gradient is far above eps, and still vanishes
+    assert all(r["eps_multiple"] > 100 for r in control)
+    assert flagged(eps, "vanishing gradient") == flagged(adamw, "vanishing gradient")
+    # weight decay is off in both runs
+    for w in (adamw, eps):
+        assert all(g["weight_decay"] == 0 for g in w.watcher.optimizer.param_groups)
     # the note says why the update flags cannot read a vanishing gradient
     assert any("eps" in n and "AdamW" in n for n in adamw.report.notes)
     assert not any("AdamW" in n for n in sgd.report.notes)
@@ -159,6 +173,9 @@ def test_exploding_net_is_flagged_and_breaks_in_the_forward_pass(seed):
     exploding = flagged(w, "exploding gradient")
     assert exploding == lin[: len(exploding)]
     assert flag_kinds(w) <= {"exploding gradient", "update too large", "dead units"}
+    # the back-propagated gradient grows towards the input at every hidden layer (the
+    # output layer's weights are not doubled)
+    assert all(f > 1.2 for f in watching.layer_factors(w)[:-1])
     broken = w.watcher.broken
     assert broken is not None and broken.phase == "forward"
     assert broken.step <= 5 and broken.kind == "Linear"
@@ -186,11 +203,23 @@ def test_clipping_keeps_the_exploding_run_finite_but_not_trained(seed):
     for n in lin:
         a = w.watcher.series["output_grad_norm"][n][0]
         assert a == pytest.approx(plain.watcher.series["output_grad_norm"][n][0], rel=1e-6)
+    # one factor for every parameter: each layer's step is lr * clip / (global norm) times
+    # its own gradient (recorded before clipping), the same factor for every layer
+    lr = w.watcher.optimizer.defaults["lr"]
+    series = w.watcher.series
+    for n, steps in watching.step_sizes(w).items():
+        for k, step in enumerate(steps):
+            factor = step / series["weight_grad_norm"][n][k]
+            assert factor == pytest.approx(lr * w.case.clip / w.watcher.grad_norm[k], rel=1e-3)
     # it bounds the step: all the weights together move by at most lr * clip, and by nearly
     # that (the gradient is far above the threshold)
-    bound = w.watcher.optimizer.defaults["lr"] * w.case.clip
-    assert all(0.9 * bound < step <= bound * (1 + 1e-5) for step in watching.weight_steps(w))
+    bound = lr * w.case.clip
+    moved = watching.weight_steps(w)
+    assert all(0.9 * bound < step <= bound * (1 + 1e-5) for step in moved)
     assert min(watching.weight_norms(w)[:-1]) > 10  # against weights of norm above 10
+    # the output layer takes most of the step's length
+    head = watching.step_sizes(w)[lin[-1]]
+    assert all(h / total > 0.5 for h, total in zip(head, moved, strict=True))
     # so every hidden layer's update is flagged as too small
     assert flagged(w, "update too small") == lin[:-1]
     assert first["update ratio"] < THRESHOLDS["update_low"]
@@ -207,9 +236,14 @@ def test_negative_biases_kill_units_and_the_gradient_below_them(seed):
     assert len(relus) == 6
     assert relus[-1]["dead"] == 1.0  # blocks every gradient below it
     assert len(flagged(w, "dead units")) >= 4
-    # the dead units are the layers nearest the output
+    # the dead units are the layers nearest the output; the entirely dead ones too, and
+    # they are entirely dead from the first step
     dead = flagged(w, "dead units")
     assert dead == layers(w, "ReLU")[-len(dead) :]
+    full = [r["layer"] for r in relus if r["dead"] == 1.0]
+    assert full and full == layers(w, "ReLU")[-len(full) :]
+    assert all(w.watcher.series["dead"][n][0] == 1.0 for n in full)
+    assert all(r["grad / last"] == 0 for r in rows(w, "Linear")[:-1])
     # no gradient below them: every hidden layer's weight gradient is exactly zero at every
     # sample, flagged as vanishing; the output layer's weights get none either (their input
     # is all zeros), only its bias, and its update is flagged as too small
@@ -265,6 +299,20 @@ def test_gradient_through_time_vanishes_unless_the_forget_gate_starts_open(seed)
     assert row["h1 / hT"] > THRESHOLDS["vanishing"] and opened.report.flags == []
     assert row["h1 / hT"] > 1e2 * first_row(bias1)["h1 / hT"]
     assert first_row(bias1)["h1 / hT"] > 1e2 * first_row(lstm)["h1 / hT"]
+    # the controls change only the forget gate's bias: every other parameter is the same
+    models = {n: watching.fresh_model(n, seed=seed) for n in cases[1:]}
+    hidden = models["lstm"].rnn.hidden_size
+    base = models["lstm"].state_dict()
+    for name in cases[2:]:
+        other = models[name].state_dict()
+        for key, value in base.items():
+            if key.startswith("rnn.bias_"):
+                rows_ = torch.ones(len(value), dtype=torch.bool)
+                rows_[hidden : 2 * hidden] = False
+                assert torch.equal(value[rows_], other[key][rows_]), (name, key)
+                assert not torch.equal(value[~rows_], other[key][~rows_]), (name, key)
+            else:
+                assert torch.equal(value, other[key]), (name, key)
     # the gate's mean value before training is the sigmoid of its bias (near 0 by default)
     batch = next(iter(watching.loader("adding", seed=seed)))[0]
     for name, bias in (("lstm", 0.0), ("lstm_forget1", 1.0), ("lstm_forget", 3.0)):

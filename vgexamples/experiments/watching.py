@@ -48,6 +48,8 @@ __all__ = [
     "rows_of",
     "run",
     "sigmoid_derivatives",
+    "step_sizes",
+    "weight_gains",
     "weight_norms",
     "weight_steps",
 ]
@@ -464,11 +466,32 @@ def weight_norms(watched: Watched) -> list[float]:
 def weight_steps(watched: Watched) -> list[float]:
     """Per sampled step: the norm of the step of all the linear layers' weights together,
     from each layer's update ratio times its weights' norm."""
-    series = watched.watcher.series
-    names = [r["layer"] for r in rows_of(watched, "Linear")]
+    sizes = list(step_sizes(watched).values())
+    return [math.sqrt(sum(s[k] ** 2 for s in sizes)) for k in range(len(watched.watcher.steps))]
+
+
+def weight_gains(watched: Watched) -> list[float]:
+    """Per linear layer, in call order: how much its weights scale a random gradient passed
+    back through them, ``||W||_F / sqrt(fan-out)`` (median weight norm over the samples):
+    ``E||W^T g||^2 = ||W||_F^2 ||g||^2 / fan-out`` for ``g`` of independent entries."""
+    modules = dict(watched.watcher.model.named_modules())
+    rows = rows_of(watched, "Linear")
     return [
-        math.sqrt(
-            sum((series["update_ratio"][n][k] * series["weight_norm"][n][k]) ** 2 for n in names)
-        )
-        for k in range(len(watched.watcher.steps))
+        norm / math.sqrt(modules[r["layer"]].out_features)
+        for r, norm in zip(rows, weight_norms(watched), strict=True)
     ]
+
+
+def step_sizes(watched: Watched) -> dict[str, list[float]]:
+    """Per linear layer: the norm of its weights' step at every sampled step (update ratio
+    times the weights' norm)."""
+    series = watched.watcher.series
+    return {
+        r["layer"]: [
+            ratio * norm
+            for ratio, norm in zip(
+                series["update_ratio"][r["layer"]], series["weight_norm"][r["layer"]], strict=True
+            )
+        ]
+        for r in rows_of(watched, "Linear")
+    }
