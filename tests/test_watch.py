@@ -21,6 +21,7 @@ from vgexamples.sequences import RecurrentRegressor, hidden_gradient_norms
 from vgexamples.watch import (
     ACTIVATION_SERIES,
     AUTO_INTERVAL,
+    HISTOGRAM_VALUES,
     LAYER_SERIES,
     ROOT,
     Break,
@@ -82,8 +83,9 @@ def _no_hooks(model, optimizer):
         ):
             assert not getattr(m, attr), (name, attr)
     for name, p in model.named_parameters():
-        assert not p._post_accumulate_grad_hooks, name
-        assert not p._backward_hooks, name
+        # None, not an empty dict: autograd would keep calling a hook dict once it was set
+        assert p._post_accumulate_grad_hooks is None, name
+        assert p._backward_hooks is None, name
     assert not optimizer._optimizer_step_pre_hooks
     assert not optimizer._optimizer_step_post_hooks
 
@@ -169,6 +171,51 @@ def test_recorded_quantities_match_hand_computation():
         dead = float((e["outs"]["3"] == 0).all(dim=0).float().mean())
         assert dead >= 2 / 16 and s["dead"]["3"][i] == dead
         assert math.isnan(s["saturated"]["3"][i])  # a ReLU does not saturate
+
+
+def test_histograms_match_numpy():
+    """Each sample's histograms against numpy.histogram of the same values: log10 of
+    |dL/d(output)| of every layer in the half-decade bins of the gradient edges, each
+    activation's values in 40 equal bins from its minimum to its maximum; outputs of more
+    than HISTOGRAM_VALUES values are counted at that many evenly spaced values (the bins still
+    spanning all of them)."""
+    torch.manual_seed(4)
+    # 32 x 50 values > HISTOGRAM_VALUES (spaced), 32 x 20 fewer (every one, the largest too)
+    net = nn.Sequential(nn.Linear(6, 50), nn.Tanh(), nn.Linear(50, 20), nn.Tanh(), nn.Linear(20, 3))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, y = _batch()
+    outs, grads, handles = _capture(net, ["0", "1", "2", "3", "4"])
+    expected = []
+    with Watcher(net, opt, every=1) as w:
+        for _ in range(3):
+            outs.clear()
+            grads.clear()
+            opt.zero_grad()
+            F.cross_entropy(net(x), y).backward()
+            opt.step()
+            expected.append(({n: grads[n][0] for n in "024"}, {n: outs[n][0] for n in "13"}))
+    for h in handles:
+        h.remove()
+    edges = np.linspace(-20.0, 5.0, 51)
+    for i, (layer_grads, acts) in enumerate(expected):
+        for n, g in layer_grads.items():
+            flat = g.flatten()
+            step = -(-flat.numel() // HISTOGRAM_VALUES)
+            assert (step > 1) == (n == "0")
+            logs = np.log10(np.abs(flat[::step].double().numpy()))
+            counts, _ = np.histogram(logs[np.isfinite(logs)], bins=edges)
+            assert w.gradient_histograms[n][i] == counts.tolist(), (n, i)
+        for n, act in acts.items():
+            every = act.double().numpy().ravel()
+            values = every[:: -(-every.size // HISTOGRAM_VALUES)]
+            assert (len(values) < every.size) == (n == "1")
+            got_edges, got_counts = w.activation_histograms[n][i]
+            assert len(got_edges) == 41
+            assert got_edges[0] == pytest.approx(every.min(), rel=1e-6)
+            assert got_edges[-1] == pytest.approx(every.max(), rel=1e-6)
+            counts, _ = np.histogram(values, bins=40, range=(every.min(), every.max()))
+            assert got_counts == counts.tolist(), (n, i)
+            assert sum(got_counts) == len(values) <= HISTOGRAM_VALUES
 
 
 class _Shared(nn.Module):
@@ -611,7 +658,6 @@ def test_remove_and_with_block_leave_no_hooks():
     x, y = torch.randn(4, 3, 3), torch.randint(0, 3, (4,))
     w = Watcher(net, opt)
     assert net._forward_hooks and net._forward_hooks_with_kwargs
-    assert all(p._post_accumulate_grad_hooks for p in net.parameters())
     assert opt._optimizer_step_pre_hooks and opt._optimizer_step_post_hooks
     F.cross_entropy(net(x), y).backward()  # a sample is half gathered
     w.remove()
@@ -700,6 +746,24 @@ def test_model_that_is_itself_a_layer_is_watched():
     assert w.steps == [1]
     assert w.layer_names == [ROOT]
     assert w.series["weight_grad_norm"][ROOT] == [pytest.approx(expected)]
+
+
+def test_sparse_embedding_gradient_norm():
+    """An nn.Embedding(sparse=True), trained by SGD beside a dense layer: its weight gradient's
+    norm is that of the dense gradient (repeated tokens summed), read from the sparse one."""
+    torch.manual_seed(12)
+    net = nn.Sequential(nn.Embedding(10, 4, sparse=True), nn.Flatten(), nn.Linear(12, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    tokens, y = torch.tensor([[1, 1, 3], [3, 5, 1]]), torch.tensor([0, 1])
+    with Watcher(net, opt, every=1) as w:
+        opt.zero_grad()
+        F.cross_entropy(net(tokens), y).backward()
+        assert net[0].weight.grad.is_sparse
+        expected = float(net[0].weight.grad.to_dense().norm())
+        dense = float(net[2].weight.grad.norm())
+        opt.step()
+    assert w.series["weight_grad_norm"]["0"] == [pytest.approx(expected, rel=1e-6)]
+    assert w.series["weight_grad_norm"]["2"] == [pytest.approx(dense, rel=1e-6)]
 
 
 # -- 7. layer coverage -----------------------------------------------------------------------

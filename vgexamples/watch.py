@@ -28,8 +28,9 @@ forward or the backward pass (:class:`Break`), and raises :class:`NonFiniteError
 records it, with ``on_nonfinite="record"``).
 
 Removing the watcher (:meth:`Watcher.remove`, or leaving its ``with`` block) takes every hook
-off the model, its parameters and the optimizer: the model is exactly as it was, and a run
-watched and a run not watched take bit-for-bit the same steps.
+off the model and the optimizer (none ever goes on a parameter: autograd keeps calling a
+parameter's hook table once one was set): the model is exactly as it was, and a run watched
+and a run not watched take bit-for-bit the same steps.
 """
 
 from __future__ import annotations
@@ -213,21 +214,29 @@ def _count_bad(t: torch.Tensor) -> str:
     return " and ".join(parts) + " value" + ("s" if nan + inf > 1 else "")
 
 
-def _histograms(chunks: list[torch.Tensor], ranges: torch.Tensor, bins: int) -> torch.Tensor:
-    """Counts of each chunk's values in ``bins`` equal bins over its ``(low, high)`` range
-    (row ``i`` of ``ranges``, shape ``(len(chunks), 2)``), shaped ``(len(chunks), bins)``, in a
-    few operations for all chunks at once. Values outside the range, NaN and infinities are
-    left out; ``high`` itself goes to the last bin."""
-    flat = torch.cat([c.reshape(-1) for c in chunks]).float()
-    device = flat.device
-    sizes = torch.tensor([c.numel() for c in chunks], device=device)
-    owner = torch.repeat_interleave(torch.arange(len(chunks), device=device), sizes)
-    lo, hi = ranges.to(device=device, dtype=torch.float32).unbind(1)
-    pos = (flat - lo[owner]) * (bins / (hi - lo))[owner]
-    keep = torch.isfinite(pos) & (pos >= 0) & (pos <= bins)
-    index = owner * bins + pos.clamp(0, bins - 1).long()
-    counts = torch.bincount(index[keep], minlength=len(chunks) * bins)
-    return counts.reshape(len(chunks), bins)
+def _histograms(
+    flat: torch.Tensor, owner: torch.Tensor, chunks: int, ranges: torch.Tensor, bins: int
+) -> torch.Tensor:
+    """Counts of several chunks of values in ``bins`` equal bins each, shaped ``(chunks,
+    bins)``, in a few operations for all of them at once.
+
+    ``flat`` holds the chunks one after another and ``owner`` the chunk (``0..chunks-1``) of
+    each of its values; chunk ``i`` is binned over ``(low, high)`` from row ``i`` of
+    ``ranges``, or from its only row for every chunk. Values outside the range, NaN and
+    infinities are left out; ``high`` itself goes to the last bin.
+    """
+    flat = flat.float()
+    lo, hi = ranges.to(device=flat.device, dtype=torch.float32).unbind(1)
+    scale = bins / (hi - lo)
+    if ranges.shape[0] > 1:
+        lo, hi, scale = lo[owner], hi[owner], scale[owner]
+    # the values themselves against the range: (high - low) * scale can round above bins
+    keep = (flat >= lo) & (flat <= hi)  # False for NaN
+    index = (flat - lo).mul_(scale).clamp_(0, bins - 1).long().add_(owner * bins)
+    # what is left out goes to one more bin, dropped (cheaper than selecting what is kept)
+    index = torch.where(keep, index, chunks * bins)
+    counts = torch.bincount(index, minlength=chunks * bins + 1)[:-1]
+    return counts.reshape(chunks, bins)
 
 
 def _activation_ranges(extremes: torch.Tensor) -> torch.Tensor:
@@ -370,9 +379,10 @@ class _Pending:
     """What one sampled step has gathered so far (forward and backward passes)."""
 
     scale: float = 1.0
-    backwards: int = 0
+    backwards: int = 0  # backward passes ended
+    queued: bool = False  # a backward pass is running, its end awaited
     order: list[str] = field(default_factory=list)
-    out_sq: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    out_norms: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     out_n: dict[str, int] = field(default_factory=dict)
     batch: int | None = None  # examples in the forward pass now running (the model's input)
     forwards: int = 0  # forward passes begun
@@ -632,6 +642,7 @@ class Watcher:
         self._sampling: list[torch.utils.hooks.RemovableHandle] = []
         self._writer = None
         self._own_writer = False
+        self._owners: dict[tuple, torch.Tensor] = {}  # see _owner
         if tensorboard is not None:
             self._writer, self._own_writer = _summary_writer(tensorboard)
         self._attached = False
@@ -673,7 +684,7 @@ class Watcher:
         return self
 
     def remove(self) -> None:
-        """Take every hook off the model, its parameters and the optimizer.
+        """Take every hook off the model and the optimizer.
 
         What was recorded stays readable; a TensorBoard writer the watcher opened is closed.
         """
@@ -714,8 +725,7 @@ class Watcher:
             self._sampling.append(module.register_forward_hook(self._layer_hook(name)))
         for name, module in self.activations.items():
             self._sampling.append(module.register_forward_hook(self._activation_hook(name)))
-        for p in self._params:
-            self._sampling.append(p.register_post_accumulate_grad_hook(self._grad_hook))
+        self._sampling.append(self.model.register_forward_hook(self._sample_output))
 
     def _stop_sampling(self) -> None:
         for handle in self._sampling:
@@ -746,6 +756,7 @@ class Watcher:
         if pending is None or self._replaying:
             return
         pending.forwards += 1
+        pending.queued = False  # (a backward pass that raised never reached its end)
         x = _first_tensor(args, kwargs)
         if x is None or x.dim() == 0:
             pending.batch = None
@@ -779,9 +790,10 @@ class Watcher:
                 this_pass = (target, pending.forwards)
 
                 def keep(grad: torch.Tensor) -> None:
+                    self._backward_began()
                     g = grad.detach()
                     norm = torch.linalg.vector_norm(g, dtype=torch.float64)
-                    pending.out_sq.setdefault(target, []).append(norm)
+                    pending.out_norms.setdefault(target, []).append(norm)
                     if this_pass not in pending.counted:  # a pass's examples count once
                         pending.counted.add(this_pass)
                         pending.out_n[target] = pending.out_n.get(target, 0) + n
@@ -822,13 +834,47 @@ class Watcher:
 
         return hook
 
-    def _grad_hook(self, p: torch.Tensor) -> None:
-        pending = self._pending
-        if pending is None or self._replaying or p.grad is None:
+    def _sample_output(self, module: nn.Module, inputs: tuple, output: object) -> None:
+        if self._pending is None or self._replaying or not torch.is_grad_enabled():
             return
+        for t in _tensors(output):
+            if t.requires_grad:
+                t.register_hook(self._backward_began)
+
+    def _backward_began(self, grad: torch.Tensor | None = None) -> None:
+        """Called from the tensor hooks of a sampled pass: have the parameters' gradients
+        read once that backward pass ends.
+
+        No hook goes on a parameter: a gradient hook, once put on a tensor, stays with it in
+        autograd (removing it leaves an empty one that every later backward pass calls), and
+        a watcher must leave the model as it was. The gradient hooks here are on the pass's
+        own tensors, which go with its graph.
+        """
+        pending = self._pending
+        if pending is None or self._replaying or pending.queued:
+            return
+        pending.queued = True
+        torch.autograd.Variable._execution_engine.queue_callback(self._backward_done)
+
+    def _backward_done(self) -> None:
+        """The end of a sampled backward pass: the norm of every parameter's accumulated
+        gradient (before any clipping; the last pass before the step gives the step's)."""
+        pending = self._pending
+        if pending is None:
+            return
+        pending.queued = False
         pending.backwards += 1
-        # the accumulated gradient so far: the last value before the step is the step's
-        pending.param_norm[id(p)] = torch.linalg.vector_norm(_values(p.grad), dtype=torch.float64)
+        dense, sparse = [], []
+        for p in self._params:
+            if p.grad is not None:
+                (sparse if p.grad.is_sparse else dense).append(p)
+        norms: dict[int, torch.Tensor] = {}
+        if dense:
+            fused = torch._foreach_norm([p.grad.detach() for p in dense], 2.0, dtype=torch.float64)
+            norms = {id(p): n for p, n in zip(dense, fused, strict=True)}
+        for p in sparse:
+            norms[id(p)] = torch.linalg.vector_norm(_values(p.grad), dtype=torch.float64)
+        pending.param_norm = norms
 
     def _keep_recurrent(self, name, module, inputs, output, pending) -> None:
         x = inputs[0] if inputs else None
@@ -855,10 +901,11 @@ class Watcher:
             if self.on_nonfinite == "raise":
                 raise NonFiniteError(self.broken)
         pending = self._pending
-        if pending is None or not (pending.param_norm or pending.out_sq):
+        if pending is None or not (pending.param_norm or pending.out_norms):
             return
         self._gather(pending)
-        pending.before = [p.detach().clone() for p in self._tracked]
+        if self._tracked:  # copies of the weights, in one fused operation
+            pending.before = torch._foreach_mul([p.detach() for p in self._tracked], 1.0)
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         self._step += 1
@@ -868,7 +915,7 @@ class Watcher:
                 now = [p.detach() for p in self._tracked]
                 moved = torch._foreach_norm(torch._foreach_sub(now, pending.before))
                 sizes = torch._foreach_norm(pending.before)
-                numbers = torch.stack([t.float() for t in [*moved, *sizes]]).tolist()
+                numbers = torch.stack([*moved, *sizes]).tolist()  # promoted to one dtype
                 k = len(self._tracked)
                 for name, idx in self._tracked_of.items():
                     size = math.sqrt(sum(numbers[k + i] ** 2 for i in idx))
@@ -923,8 +970,11 @@ class Watcher:
 
         for pid, t in pending.param_norm.items():
             put(("p", pid), t)
-        for name, norms in pending.out_sq.items():
-            put(("o", name), torch.stack(norms).pow(2).sum())
+        for name, norms in pending.out_norms.items():  # over every call's output together
+            put(
+                ("o", name),
+                norms[0] if len(norms) == 1 else torch.linalg.vector_norm(torch.stack(norms)),
+            )
         for name, calls in pending.out_stats.items():
             put(("s", name), _pooled([n for n, _ in calls], [t for _, t in calls]))
         for name, calls in pending.acts.items():
@@ -932,15 +982,16 @@ class Watcher:
         grad_names, act_names = list(pending.out_hist), list(pending.act_hist)
         if grad_names:  # log10 of a zero is -inf, outside the range: left out
             grads = [pending.out_hist[n] for n in grad_names]
-            logs = torch.log10(torch.cat([g.reshape(-1) for g in grads]).abs())
-            edges = torch.tensor([[_LOG_EDGES[0], _LOG_EDGES[-1]]]).expand(len(grads), 2)
-            logs = list(logs.split([g.numel() for g in grads]))
-            put(("gh",), _histograms(logs, edges, len(_LOG_EDGES) - 1))
+            logs = torch.log10(torch.cat(grads).float().abs_())
+            edges = torch.tensor([[_LOG_EDGES[0], _LOG_EDGES[-1]]])
+            owner = self._owner([g.numel() for g in grads], logs.device)
+            put(("gh",), _histograms(logs, owner, len(grads), edges, len(_LOG_EDGES) - 1))
         if act_names:
             ranges = _activation_ranges(torch.stack([pending.act_hist[n][0] for n in act_names]))
             values = [pending.act_hist[n][1] for n in act_names]
+            owner = self._owner([v.numel() for v in values], ranges.device)
             put(("ar",), ranges)
-            put(("ah",), _histograms(values, ranges, _ACT_BINS))
+            put(("ah",), _histograms(torch.cat(values), owner, len(values), ranges, _ACT_BINS))
         flat = torch.cat(parts).tolist() if parts else []
 
         def got(key: tuple[str, object]) -> list[float] | None:
@@ -955,13 +1006,13 @@ class Watcher:
         pending.grad_norm = math.sqrt(sum(v * v for v in norms.values())) if norms else math.nan
         for name in self.layers:
             n = pending.out_n.get(name, 0)
-            sq = got(("o", name))
+            norm = got(("o", name))
             std, mean = got(("s", name)) or (math.nan, math.nan)
             pending.values[name] = {
                 "weight_grad_norm": combined(self._weights[name]),
                 "bias_grad_norm": combined(self._biases[name]),
-                "output_grad_norm": math.sqrt(sq[0] / n) * inv
-                if sq is not None and n
+                "output_grad_norm": norm[0] / math.sqrt(n) * inv
+                if norm is not None and n
                 else math.nan,
                 "update_ratio": math.nan,
                 "weight_norm": math.nan,
@@ -986,6 +1037,19 @@ class Watcher:
                     pending.act_hists[name] = (edges, [int(c) for c in hist])
         for name, entry in pending.recurrent.items():
             pending.through_time[name] = self._time_profile(entry, inv)
+
+    def _owner(self, sizes: list[int], device: torch.device) -> torch.Tensor:
+        """For chunks of these sizes one after another, the chunk of each value: the same at
+        every sample of the same model and batch size, so kept (a few layouts at most)."""
+        key = (tuple(sizes), device)
+        owner = self._owners.get(key)
+        if owner is None:
+            if len(self._owners) >= 8:
+                self._owners.clear()
+            counts = torch.tensor(sizes, device=device)
+            owner = torch.repeat_interleave(torch.arange(len(sizes), device=device), counts)
+            self._owners[key] = owner
+        return owner
 
     def _time_profile(self, entry: dict[str, Any], inv: float) -> list[float]:
         """Batch mean of ||dL/dh_t|| for t = 1..T: the layer unrolled one step at a time.
